@@ -1,0 +1,7 @@
+#include "ssekit/version.hpp"
+
+namespace ssekit {
+
+const char* version() noexcept { return SSEKIT_VERSION; }
+
+}  // namespace ssekit
