@@ -2,6 +2,8 @@
 
 namespace ssekit {
 
-const char* version() noexcept { return SSEKIT_VERSION; }
+const char* version() noexcept {
+  return SSEKIT_VERSION;
+}
 
 }  // namespace ssekit

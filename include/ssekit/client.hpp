@@ -57,12 +57,12 @@ struct StateChange {
 
 /// Counters of one client. Read with Client::stats() from any thread.
 struct Stats {
-  std::uint64_t bytes = 0;        ///< Body bytes received, all connections.
-  std::uint64_t events = 0;       ///< Events dispatched.
-  std::uint64_t comments = 0;     ///< Comment lines received.
-  std::uint64_t connects = 0;     ///< Times the stream opened.
-  std::uint64_t reconnects = 0;   ///< Reconnect attempts scheduled.
-  std::string last_event_id;      ///< As Client::last_event_id().
+  std::uint64_t bytes = 0;       ///< Body bytes received, all connections.
+  std::uint64_t events = 0;      ///< Events dispatched.
+  std::uint64_t comments = 0;    ///< Comment lines received.
+  std::uint64_t connects = 0;    ///< Times the stream opened.
+  std::uint64_t reconnects = 0;  ///< Reconnect attempts scheduled.
+  std::string last_event_id;     ///< As Client::last_event_id().
   /// When the last byte arrived (the client's clock); epoch when none has.
   std::chrono::steady_clock::time_point last_byte_at{};
 };

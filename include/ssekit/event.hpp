@@ -26,6 +26,8 @@ inline bool operator==(const Event& a, const Event& b) {
   return a.type == b.type && a.data == b.data && a.id == b.id;
 }
 
-inline bool operator!=(const Event& a, const Event& b) { return !(a == b); }
+inline bool operator!=(const Event& a, const Event& b) {
+  return !(a == b);
+}
 
 }  // namespace ssekit

@@ -49,11 +49,11 @@ using Header = std::pair<std::string, std::string>;
 
 /// What classify() (or the app's own policy) decides about the outcome of an attempt.
 enum class Action {
-  open,      ///< The response is an event stream: read it.
-  retry,     ///< Reconnect after the backoff delay (or Retry-After, when longer).
-  reauth,    ///< Ask ClientOptions::on_unauthorized for fresh credentials, retry once.
-  stop,      ///< End quietly: the server asked the client to stop (204).
-  fail,      ///< End with an error.
+  open,    ///< The response is an event stream: read it.
+  retry,   ///< Reconnect after the backoff delay (or Retry-After, when longer).
+  reauth,  ///< Ask ClientOptions::on_unauthorized for fresh credentials, retry once.
+  stop,    ///< End quietly: the server asked the client to stop (204).
+  fail,    ///< End with an error.
 };
 
 /// The facts of one connection attempt, handed to the reconnect policy.

@@ -68,7 +68,7 @@ class EventParser {
 
   /// The last event ID of the last dispatched event ("" if none): what a reconnect sends as
   /// Last-Event-ID. An `id:` of an event that was never dispatched does not count.
-  const std::string& last_event_id() const noexcept { return last_event_id_; }
+  const std::string& last_event_id() const noexcept { return event_.id; }
 
   /// Seeds the last event ID, to resume a stream from a stored position.
   void set_last_event_id(std::string id);
@@ -77,24 +77,25 @@ class EventParser {
   std::size_t bytes_fed() const noexcept { return bytes_fed_; }
 
  private:
-  void consume_line(std::string_view line, Handler& handler);
+  void take_line(std::string_view line, bool non_ascii, Handler& handler);
+  void process_line(std::string_view line, Handler& handler);
   void process_field(std::string_view name, std::string_view value, Handler& handler);
+  void append_data(std::string_view value, Handler& handler);
   void dispatch(Handler& handler);
-  void drop_line(Handler& handler);
+  void refuse_line(Handler& handler);
 
   ParserLimits limits_;
 
   std::string pending_;  // bytes of a line whose end has not arrived yet
   std::string decoded_;  // scratch for a line that needed U+FFFD replacement
-  Event event_;          // data buffer (with a trailing LF per line), type and id being built
+  Event event_;          // data buffer (one LF after each line), type, and the last event ID
   std::string id_buffer_;
-  std::string last_event_id_;
 
-  bool type_set_ = false;       // an `event:` field set event_.type in this event
-  bool after_cr_ = false;       // the last byte fed was CR: a following LF ends nothing
-  bool at_stream_start_ = true; // the next complete line is the first: strip a BOM
-  bool skipping_line_ = false;  // the current line passed max_line_bytes: drop until its end
-  bool skipping_event_ = false; // the current event passed a limit: drop until a blank line
+  bool type_set_ = false;        // an `event:` field changed event_.type in this event
+  bool after_cr_ = false;        // the last byte fed was CR: an LF right after it ends nothing
+  bool at_stream_start_ = true;  // the next complete line is the first: strip a BOM
+  bool skipping_line_ = false;   // the current line passed max_line_bytes: drop until its end
+  bool skipping_event_ = false;  // the current event passed a limit: drop until a blank line
   std::size_t bytes_fed_ = 0;
 };
 
