@@ -1,0 +1,130 @@
+// event_channel.cpp: the bounded event queue between a loop thread and Python.
+#include "event_channel.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <utility>
+
+namespace ssekit::python {
+namespace {
+
+// Bounds on what waits for Python. 16384 events is a few milliseconds of a fast stream, enough
+// to keep both threads busy; 16 MiB lets one maximum-size event (ParserLimits' 16 MiB default)
+// through while keeping a slow consumer from holding more than that much.
+constexpr std::size_t kMaxQueuedEvents = 16384;
+constexpr std::size_t kMaxQueuedBytes = std::size_t{16} << 20;
+
+std::size_t footprint(const Event& event) {
+  return event.type.size() + event.data.size() + event.id.size();
+}
+
+}  // namespace
+
+EventChannel::EventChannel() = default;
+
+EventChannel::~EventChannel() {
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+bool EventChannel::full() const {
+  return events_.size() >= kMaxQueuedEvents ||
+         (!events_.empty() && queued_bytes_ >= kMaxQueuedBytes);
+}
+
+void EventChannel::wake_consumer() {
+  if (consumer_waiting_) readable_.notify_all();
+  if (wake_armed_) {
+    wake_armed_ = false;
+    const std::uint64_t one = 1;
+    // A failed write can only mean the counter is saturated, which is as readable as it gets.
+    [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof one);
+  }
+}
+
+void EventChannel::push(const Event& event) {
+  std::unique_lock lock(mutex_);
+  if (full() && !closed_) {
+    producer_waiting_ = true;
+    writable_.wait(lock, [this] { return !full() || closed_; });
+    producer_waiting_ = false;
+  }
+  if (closed_) return;
+
+  events_.push_back(event);
+  queued_bytes_ += footprint(event);
+  wake_consumer();
+}
+
+void EventChannel::finish(const Error& reason) {
+  std::lock_guard lock(mutex_);
+  if (finished_) return;
+  finished_ = true;
+  reason_ = reason;
+  wake_consumer();
+}
+
+EventChannel::Outcome EventChannel::take(std::vector<Event>& out, std::chrono::milliseconds wait) {
+  std::unique_lock lock(mutex_);
+  if (events_.empty() && !finished_ && wait.count() > 0) {
+    consumer_waiting_ = true;
+    readable_.wait_for(lock, wait, [this] { return !events_.empty() || finished_; });
+    consumer_waiting_ = false;
+  }
+  if (!events_.empty()) {
+    out.swap(events_);
+    events_.swap(spare_);
+    queued_bytes_ = 0;
+    if (producer_waiting_) writable_.notify_all();
+    return Outcome::events;
+  }
+  return finished_ ? Outcome::finished : Outcome::timeout;
+}
+
+void EventChannel::recycle(std::vector<Event>&& batch) {
+  batch.clear();
+  std::lock_guard lock(mutex_);
+  if (batch.capacity() > spare_.capacity()) spare_ = std::move(batch);
+}
+
+void EventChannel::close() {
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  events_.clear();
+  queued_bytes_ = 0;
+  if (!finished_) {
+    finished_ = true;
+    reason_ = Error{ErrorCode::closed_by_app, 0, 0, "close() was called"};
+  }
+  writable_.notify_all();
+  wake_consumer();
+}
+
+Error EventChannel::reason() const {
+  std::lock_guard lock(mutex_);
+  return reason_;
+}
+
+int EventChannel::wake_fd() {
+  std::lock_guard lock(mutex_);
+  if (wake_fd_ < 0) wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  return wake_fd_;
+}
+
+bool EventChannel::arm_wake() {
+  std::lock_guard lock(mutex_);
+  if (!events_.empty() || finished_ || wake_fd_ < 0) return false;
+  wake_armed_ = true;
+  return true;
+}
+
+void EventChannel::drain_wake() {
+  std::lock_guard lock(mutex_);
+  if (wake_fd_ < 0) return;
+  std::uint64_t count = 0;
+  // EAGAIN (nothing to drain) is the only failure of a read from a valid non-blocking eventfd.
+  [[maybe_unused]] auto drained = ::read(wake_fd_, &count, sizeof count);
+}
+
+}  // namespace ssekit::python
