@@ -18,6 +18,35 @@ namespace {
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 constexpr std::string_view kDefaultType = "message";
 
+// Replaces the text of `target`, reusing its capacity (cheaper than a general assign).
+void copy_into(std::string& target, std::string_view text) {
+  target.clear();
+  target.append(text.data(), text.size());
+}
+
+// Compares a field name with a literal; the fixed length lets the compiler inline the compare.
+template <std::size_t N>
+bool is_field(std::string_view name, const char (&literal)[N]) {
+  return name.size() == N - 1 && std::memcmp(name.data(), literal, N - 1) == 0;
+}
+
+// Event types are short: comparing them in a loop is cheaper than a call to memcmp.
+bool same_text(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+// Ids are short: a byte loop is cheaper here than a call to memchr.
+bool contains_nul(std::string_view value) {
+  for (char c : value) {
+    if (c == '\0') return true;
+  }
+  return false;
+}
+
 bool is_ascii_digits(std::string_view value) {
   if (value.empty()) return false;
   for (char c : value) {
@@ -47,18 +76,16 @@ void EventParser::set_last_event_id(std::string id) {
   // The same rule as an `id:` field: an ID holding NUL cannot be sent back as a header.
   if (id.find('\0') != std::string::npos) return;
   event_.id = std::move(id);
-  id_buffer_ = event_.id;
+  id_changed_ = false;
 }
 
 void EventParser::reset() {
   pending_.clear();
-  event_.data.clear();
-  if (type_set_) event_.type.assign(kDefaultType);
-  type_set_ = false;
+  clear_event();
 
-  // Like browsers, a new connection continues from the last dispatched ID, so events that
-  // carry no id: of their own still report the position a reconnect would resume from.
-  id_buffer_ = event_.id;
+  // Like browsers, a new connection continues from the last dispatched ID (event_.id), so
+  // events that carry no id: of their own still report the position a reconnect resumes from.
+  id_changed_ = false;
 
   after_cr_ = false;
   at_stream_start_ = true;
@@ -77,55 +104,71 @@ void EventParser::feed(std::string_view bytes, Handler& handler) {
     if (*p == '\n') ++p;
   }
 
-  while (p < end) {
-    bool non_ascii = false;
-    const char* eol = detail::find_line_end(p, end, non_ascii);
+  // Walk the read a block at a time and its line ends a bit at a time. `non_ascii` may be set
+  // by a byte of a neighbouring line in the same block; that only costs a validation.
+  const char* line = p;
+  bool non_ascii = false;
+  const char* next = nullptr;
+  for (const char* block = p; block < end; block = next) {
+    const auto left = static_cast<std::size_t>(end - block);
+    bool block_non_ascii = false;
+    std::uint64_t ends = left >= detail::kScanBlock
+                             ? detail::scan_block(block, block_non_ascii)
+                             : detail::scan_tail(block, left, block_non_ascii);
+    non_ascii = non_ascii || block_non_ascii;
+    next = detail::next_block(block, ends, end, non_ascii);
 
-    if (eol == end) {
-      // The line goes on in a later read: keep it, within the line limit.
-      if (!skipping_line_) {
-        if (pending_.size() + static_cast<std::size_t>(end - p) > limits_.max_line_bytes) {
-          refuse_line(handler);
-        } else {
-          pending_.append(p, end);
-        }
-      }
-      break;
-    }
+    for (; ends != 0; ends &= ends - 1) {
+      const char* eol = block + __builtin_ctzll(ends);
+      if (eol < line) continue;  // the LF of a CR LF, already stepped over
 
-    if (skipping_line_) {
-      skipping_line_ = false;  // the end of the refused line: parsing resumes after it
-    } else if (pending_.empty()) {
-      if (static_cast<std::size_t>(eol - p) > limits_.max_line_bytes) {
-        refuse_line(handler);
-        skipping_line_ = false;
-      } else {
-        take_line(std::string_view(p, static_cast<std::size_t>(eol - p)), non_ascii, handler);
-      }
-    } else if (pending_.size() + static_cast<std::size_t>(eol - p) > limits_.max_line_bytes) {
-      refuse_line(handler);
-      skipping_line_ = false;
-    } else {
-      pending_.append(p, eol);
-      take_line(pending_, true, handler);
-      pending_.clear();
-    }
+      end_line(line, eol, non_ascii, handler);
+      non_ascii = block_non_ascii;
 
-    // Step past the line end: LF, CR LF, or a lone CR (whose LF may come in the next read).
-    if (*eol == '\r') {
-      if (eol + 1 == end) {
+      // Step past the line end: LF, CR LF, or a lone CR (whose LF may come in the next read).
+      if (*eol == '\r' && eol + 1 == end) {
         after_cr_ = true;
-        p = end;
+        line = end;
       } else {
-        p = eol[1] == '\n' ? eol + 2 : eol + 1;
+        line = (*eol == '\r' && eol[1] == '\n') ? eol + 2 : eol + 1;
       }
-    } else {
-      p = eol + 1;
     }
+  }
+
+  if (line < end) keep_partial_line(line, end, handler);
+}
+
+inline void EventParser::end_line(const char* begin, const char* eol, bool non_ascii,
+                                  Handler& handler) {
+  const auto size = static_cast<std::size_t>(eol - begin);
+
+  if (skipping_line_) {
+    skipping_line_ = false;  // the end of the refused line: parsing resumes after it
+  } else if (pending_.size() + size > limits_.max_line_bytes) {
+    refuse_line(handler);
+    skipping_line_ = false;
+  } else if (pending_.empty()) {
+    take_line(std::string_view(begin, size), non_ascii, handler);
+  } else {
+    pending_.append(begin, size);
+    take_line(pending_, true, handler);
+    pending_.clear();
   }
 }
 
-void EventParser::take_line(std::string_view line, bool non_ascii, Handler& handler) {
+void EventParser::keep_partial_line(const char* begin, const char* end, Handler& handler) {
+  // The line goes on in a later read: keep it, within the line limit.
+  if (skipping_line_) return;
+
+  const auto size = static_cast<std::size_t>(end - begin);
+  if (pending_.size() + size > limits_.max_line_bytes) {
+    refuse_line(handler);
+  } else {
+    pending_.append(begin, size);
+  }
+}
+
+inline void EventParser::take_line(std::string_view line, bool non_ascii, Handler& handler) {
   // The decoder strips one BOM at the very start of the stream, and only there.
   if (at_stream_start_) {
     at_stream_start_ = false;
@@ -141,7 +184,7 @@ void EventParser::take_line(std::string_view line, bool non_ascii, Handler& hand
   process_line(line, handler);
 }
 
-void EventParser::process_line(std::string_view line, Handler& handler) {
+inline void EventParser::process_line(std::string_view line, Handler& handler) {
   if (line.empty()) {
     dispatch(handler);
     return;
@@ -153,35 +196,44 @@ void EventParser::process_line(std::string_view line, Handler& handler) {
   }
 
   // "field: value" with exactly one optional space after the colon; no colon means the whole
-  // line is the field name and the value is empty.
-  const std::size_t colon = line.find(':');
-  if (colon == std::string_view::npos) {
-    process_field(line, std::string_view(), handler);
-    return;
+  // line is the field name and the value is empty. Field names are short, so a byte loop finds
+  // the colon sooner than a library call.
+  std::size_t colon = 0;
+  while (colon < line.size() && line[colon] != ':')
+    ++colon;
+
+  std::string_view value;
+  if (colon < line.size()) {
+    value = line.substr(colon + 1);
+    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   }
-  std::string_view value = line.substr(colon + 1);
-  if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   process_field(line.substr(0, colon), value, handler);
 }
 
-void EventParser::process_field(std::string_view name, std::string_view value, Handler& handler) {
-  if (name == "data") {
+inline void EventParser::process_field(std::string_view name, std::string_view value,
+                                       Handler& handler) {
+  if (is_field(name, "data")) {
     append_data(value, handler);
-  } else if (name == "event") {
-    if (skipping_event_) return;
-    event_.type.assign(value.empty() ? kDefaultType : value);
-    type_set_ = true;
-  } else if (name == "id") {
+  } else if (is_field(name, "id")) {
     // An id holding U+0000 is ignored as a whole, per the spec.
-    if (value.find('\0') == std::string_view::npos) id_buffer_.assign(value);
-  } else if (name == "retry") {
+    if (!contains_nul(value)) {
+      copy_into(pending_id_, value);
+      id_changed_ = true;
+    }
+  } else if (is_field(name, "event")) {
+    // event_.type is only seen at dispatch, so it holds the type being built. Copying only when
+    // it differs means a feed of one event type never copies it.
+    const std::string_view type = value.empty() ? kDefaultType : value;
+    if (!same_text(event_.type, type)) copy_into(event_.type, type);
+    type_set_ = true;
+  } else if (is_field(name, "retry")) {
     // Only ASCII digits count; "1.5", "-1", " 10" and "" are ignored.
     if (is_ascii_digits(value)) handler.on_retry(parse_retry(value));
   }
   // Any other field name is ignored.
 }
 
-void EventParser::append_data(std::string_view value, Handler& handler) {
+inline void EventParser::append_data(std::string_view value, Handler& handler) {
   if (skipping_event_) return;
 
   if (event_.data.size() + value.size() + 1 > limits_.max_event_bytes) {
@@ -190,32 +242,39 @@ void EventParser::append_data(std::string_view value, Handler& handler) {
     error.message = "event stream: event data over " + std::to_string(limits_.max_event_bytes) +
                     " bytes; the event was dropped";
     skipping_event_ = true;
-    event_.data.clear();
+    clear_event();
     handler.on_error(error);
     return;
   }
 
+  // Lines are joined with LF; writing it before every line but the first leaves no final LF to
+  // remove, and has_data_ tells "data:" (an empty event) from no data line at all.
+  if (has_data_) event_.data.push_back('\n');
   event_.data.append(value);
-  event_.data.push_back('\n');
+  has_data_ = true;
 }
 
-void EventParser::dispatch(Handler& handler) {
+inline void EventParser::dispatch(Handler& handler) {
   // The last event ID is set even when no event follows: an `id:` alone moves the position.
-  if (event_.id != id_buffer_) event_.id = id_buffer_;
+  // The pending id is only read here, so it can be swapped in rather than copied.
+  if (id_changed_) {
+    event_.id.swap(pending_id_);
+    id_changed_ = false;
+  }
 
-  const bool deliver = !skipping_event_ && !event_.data.empty();
-  skipping_event_ = false;
-
-  if (deliver) {
-    event_.data.pop_back();  // the LF appended after the last data line
+  if (has_data_ && !skipping_event_) {
+    if (!type_set_ && !same_text(event_.type, kDefaultType)) copy_into(event_.type, kDefaultType);
     handler.on_event(event_);
   }
 
+  skipping_event_ = false;
+  clear_event();
+}
+
+void EventParser::clear_event() {
   event_.data.clear();
-  if (type_set_) {
-    event_.type.assign(kDefaultType);
-    type_set_ = false;
-  }
+  has_data_ = false;
+  type_set_ = false;
 }
 
 void EventParser::refuse_line(Handler& handler) {
@@ -228,7 +287,7 @@ void EventParser::refuse_line(Handler& handler) {
   at_stream_start_ = false;
   skipping_line_ = true;
   skipping_event_ = true;
-  event_.data.clear();
+  clear_event();
   handler.on_error(error);
 }
 

@@ -77,21 +77,26 @@ class EventParser {
   std::size_t bytes_fed() const noexcept { return bytes_fed_; }
 
  private:
+  void end_line(const char* begin, const char* eol, bool non_ascii, Handler& handler);
+  void keep_partial_line(const char* begin, const char* end, Handler& handler);
   void take_line(std::string_view line, bool non_ascii, Handler& handler);
   void process_line(std::string_view line, Handler& handler);
   void process_field(std::string_view name, std::string_view value, Handler& handler);
   void append_data(std::string_view value, Handler& handler);
   void dispatch(Handler& handler);
   void refuse_line(Handler& handler);
+  void clear_event();
 
   ParserLimits limits_;
 
-  std::string pending_;  // bytes of a line whose end has not arrived yet
-  std::string decoded_;  // scratch for a line that needed U+FFFD replacement
-  Event event_;          // data buffer (one LF after each line), type, and the last event ID
-  std::string id_buffer_;
+  std::string pending_;     // bytes of a line whose end has not arrived yet
+  std::string decoded_;     // scratch for a line that needed U+FFFD replacement
+  Event event_;             // the data and type being built, and the last event ID
+  std::string pending_id_;  // the value of the last `id:` field, when id_changed_
 
-  bool type_set_ = false;        // an `event:` field changed event_.type in this event
+  bool id_changed_ = false;      // an `id:` field set pending_id_ since the last dispatch
+  bool type_set_ = false;        // an `event:` field set event_.type since the last dispatch
+  bool has_data_ = false;        // a `data:` field came since the last dispatch
   bool after_cr_ = false;        // the last byte fed was CR: an LF right after it ends nothing
   bool at_stream_start_ = true;  // the next complete line is the first: strip a BOM
   bool skipping_line_ = false;   // the current line passed max_line_bytes: drop until its end
