@@ -118,10 +118,13 @@ class StreamReport {
         return "the server answered HTTP 204 No Content";
       case ssekit::ErrorCode::content_type:
         return content_type_cause();
+      case ssekit::ErrorCode::retries_exhausted:
+        return retries_cause();
       default:
         break;
     }
-    return error.message.empty() ? ssekit::to_string(error.code) : log_.redact(error.message);
+    return error.message.empty() ? ssekit::to_string(error.code)
+                                 : log_.redact(without_request(error.message));
   }
 
   /// One line per state change; a reconnect is also a notice without --verbose.
@@ -160,14 +163,6 @@ class StreamReport {
     switch (reason.code) {
       case ssekit::ErrorCode::unauthorized:
         return target_ + ": " + cause(reason) + " (check --bearer, --cookie or --header)";
-      case ssekit::ErrorCode::retries_exhausted: {
-        std::lock_guard<std::mutex> lock(watch_.mutex);
-        std::string text = target_ + ": gave up after " +
-                           std::to_string(options_.max_retries.value_or(0)) +
-                           " reconnect attempts (--max-retries)";
-        if (watch_.last_failure) text += "; the last failed with " + cause(watch_.last_failure);
-        return text;
-      }
       default:
         return target_ + ": " + cause(reason);
     }
@@ -181,6 +176,28 @@ class StreamReport {
       return "expected Content-Type text/event-stream, got a response without one";
     }
     return "expected Content-Type text/event-stream, got " + watch_.outcome->content_type;
+  }
+
+  std::string retries_cause() const {
+    const unsigned retries = options_.max_retries.value_or(0);
+    std::string text = "gave up after " + std::to_string(retries) + " reconnect attempt" +
+                       (retries == 1 ? "" : "s") + " (--max-retries)";
+    ssekit::Error last;
+    {
+      std::lock_guard<std::mutex> lock(watch_.mutex);
+      last = watch_.last_failure;
+    }
+    if (last) text += "; the last failed with " + cause(last);
+    return text;
+  }
+
+  /// The client's messages open with "GET <url>: "; the lines here say that once, themselves.
+  /// A URL holds no space, so the first ": " after the method ends it.
+  std::string without_request(const std::string& message) const {
+    const std::string method = options_.method + " ";
+    if (message.rfind(method, 0) != 0) return message;
+    const std::size_t end = message.find(": ", method.size());
+    return end == std::string::npos ? message : message.substr(end + 2);
   }
 
   const TailOptions& options_;
