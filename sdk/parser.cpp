@@ -271,7 +271,7 @@ inline void EventParser::dispatch(Handler& handler) {
   clear_event();
 }
 
-void EventParser::clear_event() {
+inline void EventParser::clear_event() {
   event_.data.clear();
   has_data_ = false;
   type_set_ = false;

@@ -136,9 +136,11 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
-      if (run.run_type != Run::RT_Iteration) continue;
+      // With --benchmark_repetitions the median speaks for the runs; otherwise the one run.
+      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      if (run.run_type != Run::RT_Iteration && !median) continue;
       auto it = run.counters.find("bytes_per_second");
-      if (it != run.counters.end()) bytes_per_second[run.benchmark_name()] = it->second;
+      if (it != run.counters.end()) bytes_per_second[run.run_name.str()] = it->second;
     }
     ConsoleReporter::ReportRuns(runs);
   }
