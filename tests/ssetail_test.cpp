@@ -765,6 +765,51 @@ TEST_CASE("--resume continues after the last printed event with no duplicate", "
   CHECK(seen[1].last_event_id == "2");
 }
 
+TEST_CASE("A --resume file that does not hold one id line is an error, not a fresh start",
+          "[ssetail]") {
+  const std::string path = temp_path("bad_resume");
+  std::ofstream(path) << "12\n13\n";
+  const Run run = run_ssetail({"--resume", path, "-"}, "data: x\n\n");
+  std::remove(path.c_str());
+
+  CHECK(run.status == 1);
+  CHECK(run.out.empty());
+  CHECK(run.err == "ssetail: --resume file '" + path + "' does not hold a single event id line\n");
+}
+
+TEST_CASE("-X and --data @- set the method and the body", "[ssetail]") {
+  StreamServer server;
+  server.http().Put("/watch", [&](const httplib::Request& request, httplib::Response& response) {
+    server.stream(request, response, "data: watching\n\n", 0ms);
+  });
+  server.start();
+
+  const Run run = run_ssetail(
+      {"-X", "PUT", "--data", "@-", "--no-reconnect", "--format", "{data}", server.url("/watch")},
+      "orders");
+
+  CHECK(run.status == 0);
+  CHECK(run.out == "watching\n");
+  const auto seen = server.seen();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].method == "PUT");
+  CHECK(seen[0].body == "orders");
+}
+
+TEST_CASE("A line over the parser's limit is skipped with a notice and the stream goes on",
+          "[ssetail]") {
+  constexpr std::size_t kOverOneMebibyte = (std::size_t{1} << 20) + 1;
+  const std::string input = "data: " + std::string(kOverOneMebibyte, 'a') + "\n\ndata: after\n\n";
+
+  const Run run = run_ssetail({"--format", "{data}", "-"}, input);
+
+  CHECK(run.status == 0);
+  CHECK(run.out == "after\n");
+  REQUIRE(run.err_lines.size() == 1);
+  CHECK(std::regex_match(run.err_lines[0],
+                         std::regex("ssetail: skipped part of the input: .*line over.*")));
+}
+
 TEST_CASE("Bad usage exits 2 with the reason and a hint to --help", "[ssetail]") {
   struct Case {
     std::vector<std::string> args;
@@ -787,6 +832,10 @@ TEST_CASE("Bad usage exits 2 with the reason and a hint to --help", "[ssetail]")
        "ssetail: bad --format: unknown placeholder '{nope}'; use {event}, {data}, {id}, {time} "
        "or {{ for a brace"},
       {{"-H", "no colon here", "-"}, "ssetail: bad --header: expected 'Name: value'"},
+      {{"--cacert", "/nonexistent/ca.pem", "-"},
+       "ssetail: cannot read --cacert '/nonexistent/ca.pem': No such file or directory"},
+      {{"--backoff-initial", "2s", "--backoff-max", "1s", "-"},
+       "ssetail: --backoff-max must not be below --backoff-initial"},
       {{"http://a/", "http://b/"},
        "ssetail: expected one URL but got 2 arguments (quote a header value that holds spaces)"},
   };

@@ -279,7 +279,14 @@ int tail_url(const TailOptions& options, const std::optional<std::string>& start
     client.close();
     finish();
   });
-  client.on_error([&watch](const ssekit::Error& error) {
+  client.on_error([&watch, &log](const ssekit::Error& error) {
+    // A parser limit skips one line or event and the stream goes on: worth a notice, but it is
+    // no cause of a reconnect.
+    if (error.code == ssekit::ErrorCode::line_too_long ||
+        error.code == ssekit::ErrorCode::event_too_large) {
+      log.notice("skipped part of the stream: " + log.redact(error.message));
+      return;
+    }
     if (!error.recoverable()) return;
     std::lock_guard<std::mutex> lock(watch.mutex);
     watch.last_failure = error;
