@@ -848,6 +848,13 @@ TEST_CASE("Bad usage exits 2 with the reason and a hint to --help", "[ssetail]")
     CHECK(run.err == c.message + "\n" + kHint + "\n");
   }
 
+  SECTION("a URL that only the client can refuse still gets the hint") {
+    const Run run = run_ssetail({"http://127.0.0.1:99999/feed"});
+    CHECK(run.status == 2);
+    REQUIRE(run.err_lines.size() == 2);
+    CHECK(run.err_lines[0].rfind("ssetail: GET http://127.0.0.1:99999/feed: ", 0) == 0);
+    CHECK(run.err_lines[1] == kHint);
+  }
   SECTION("a mistyped secret flag does not echo its value") {
     const Run run = run_ssetail({"--bearer-token=hunter2", "-"});
     CHECK(run.status == 2);

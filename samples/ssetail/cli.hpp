@@ -76,4 +76,7 @@ CommandLine parse_command_line(int argc, const char* const* argv, const char* be
 /// The --help text.
 const char* usage_text();
 
+/// The line after every usage error.
+inline constexpr const char* kHelpHint = "Try 'ssetail --help' for more information.";
+
 }  // namespace ssetail

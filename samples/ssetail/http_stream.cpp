@@ -297,8 +297,12 @@ int tail_url(const TailOptions& options, const std::optional<std::string>& start
   });
 
   if (const ssekit::Error error = client.start()) {
-    log.error(report.failure(error));
-    return is_usage_error(error.code) ? kExitUsage : kExitFailed;
+    if (!is_usage_error(error.code)) {
+      log.error(report.failure(error));
+      return kExitFailed;
+    }
+    log.usage_error(report.failure(error));
+    return kExitUsage;
   }
 
   {

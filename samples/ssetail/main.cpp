@@ -32,8 +32,7 @@ int main(int argc, char** argv) {
       std::printf("ssetail %s (ssekit %s)\n", SSEKIT_VERSION, ssekit::version());
       return kExitDone;
     case CommandAction::usage_error:
-      std::fprintf(stderr, "ssetail: %s\nTry 'ssetail --help' for more information.\n",
-                   line.error.c_str());
+      std::fprintf(stderr, "ssetail: %s\n%s\n", line.error.c_str(), kHelpHint);
       return kExitUsage;
     case CommandAction::run:
       break;

@@ -47,6 +47,11 @@ void StatusLog::error(const std::string& text) const {
   emit("ssetail: " + text);
 }
 
+void StatusLog::usage_error(const std::string& text) const {
+  emit("ssetail: " + text);
+  emit(kHelpHint);
+}
+
 std::string StatusLog::redact(std::string text) const {
   for (const std::string& secret : secrets_) {
     std::size_t at = 0;

@@ -24,6 +24,9 @@ class StatusLog {
   /// The reason ssetail gives up: "ssetail: text", whatever the verbosity.
   void error(const std::string& text) const;
 
+  /// A usage error found late (the client refused the URL): the error and the --help hint.
+  void usage_error(const std::string& text) const;
+
   /// `text` with every secret replaced by "[redacted]".
   std::string redact(std::string text) const;
 
