@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -134,6 +135,12 @@ struct ClientOptions {
 
   /// Line and event size limits of the parser.
   ParserLimits limits;
+
+  /// Pull API only (no on_event callback): events queued for next() before the client stops
+  /// reading the socket until next() has taken half of them. TCP then slows the server down
+  /// instead of memory growing without bound behind an app that stopped pulling. Default 10,000;
+  /// 0 queues without limit.
+  std::size_t max_queued_events = 10000;
 
   /// Where log lines go, and the least level sent there. Default: nowhere.
   LogSink logger;
