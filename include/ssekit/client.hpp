@@ -46,6 +46,7 @@ const char* to_string(State state) noexcept;
 
 /// What on_state reports.
 struct StateChange {
+  /// The state entered.
   State state = State::idle;
   /// For waiting: the delay before the next attempt. Zero otherwise.
   std::chrono::milliseconds delay{0};
@@ -67,6 +68,8 @@ struct Stats {
   std::chrono::steady_clock::time_point last_byte_at{};
 };
 
+/// One event stream: connects, delivers events in order, reconnects and resumes until the server
+/// says 204, a failure is fatal, or close() is called.
 class Client {
  public:
   /// Stores the options; does no I/O and validates nothing yet (start() does).
@@ -108,6 +111,7 @@ class Client {
   Error close_reason() const;
   /// The last event ID in force: what the next reconnect sends as Last-Event-ID.
   std::string last_event_id() const;
+  /// A copy of the counters; callable from any thread.
   Stats stats() const;
 
  private:

@@ -72,6 +72,7 @@ const char* to_string(ErrorCode code) noexcept;
 
 /// An error: our code, what caused it underneath, and a message for people.
 struct Error {
+  /// What went wrong; ErrorCode::ok when nothing did.
   ErrorCode code = ErrorCode::ok;
 
   /// The HTTP status that caused it, 0 if none.
@@ -83,6 +84,7 @@ struct Error {
   /// What happened, naming the action and the object, with secrets redacted.
   std::string message;
 
+  /// True when this is an error, so `if (ssekit::Error e = client.start())` reads naturally.
   explicit operator bool() const noexcept { return code != ErrorCode::ok; }
 
   /// True when the client goes on by itself after this error (reconnect or skip).

@@ -18,6 +18,7 @@ namespace detail {
 class LoopCore;
 }
 
+/// One thread and one libcurl multi handle that drive any number of clients.
 class Loop {
  public:
   /// Creates the loop. The thread starts with the first client and stops when the Loop is

@@ -42,6 +42,7 @@ struct TlsOptions {
   std::string ca_file;
   /// PEM client certificate and key for mutual TLS. Default: none.
   std::string client_cert_file;
+  /// PEM private key of `client_cert_file`. Default: none.
   std::string client_key_file;
 };
 
@@ -82,6 +83,7 @@ struct Credentials {
   std::vector<Header> headers;  ///< Added to, or replacing same-named, headers.
 };
 
+/// Everything a Client can be told. Only `url` is required; every other member has a default.
 struct ClientOptions {
   /// Absolute http:// or https:// URL of the stream. Required.
   std::string url;
@@ -125,7 +127,9 @@ struct ClientOptions {
   /// Limit on DNS + TCP + TLS setup of one attempt. Default 10 s.
   std::chrono::milliseconds connect_timeout{10000};
 
+  /// HTTP version to ask for. Default automatic: HTTP/2 over TLS when offered, as browsers do.
   HttpVersion http_version = HttpVersion::automatic;
+  /// Certificate checks and client certificates. Default: verify against the system store.
   TlsOptions tls;
   /// Proxy URL. Default empty: libcurl's environment variables (http_proxy, https_proxy,
   /// no_proxy) apply.
@@ -142,8 +146,9 @@ struct ClientOptions {
   /// 0 queues without limit.
   std::size_t max_queued_events = 10000;
 
-  /// Where log lines go, and the least level sent there. Default: nowhere.
+  /// Where log lines go. Default: nowhere (ssekit is silent).
   LogSink logger;
+  /// The least level sent to the logger. Default info: one line per state change.
   LogLevel log_level = LogLevel::info;
 
   /// The loop that drives this client. Default: a loop of its own, started on start().
@@ -152,6 +157,7 @@ struct ClientOptions {
   /// Test seams: the clock and random source used for the watchdog, the healthy-period reset and
   /// the jitter. Defaults: steady_clock and default_random_source().
   std::function<std::chrono::steady_clock::time_point()> clock;
+  /// Test seam: the random source of the jitter. Default: default_random_source().
   RandomSource random;
 };
 

@@ -56,6 +56,7 @@ class EventParser {
     virtual void on_error(const Error& /*error*/) {}
   };
 
+  /// A parser at the start of a stream, holding no more than `limits` allow.
   explicit EventParser(ParserLimits limits = {});
 
   /// Parses the next bytes of the stream, calling `handler` for everything they complete.
