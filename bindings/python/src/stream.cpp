@@ -116,6 +116,10 @@ py::list Stream::to_list(std::vector<Event>& batch) {
 void Stream::close() {
   channel_->close();
   py::gil_scoped_release release;
+  // One close at a time: Client::close() racing itself from several threads can post a close
+  // request after the first one stopped the loop, and then wait for it forever. Serialised,
+  // every later call finds the client closed and returns at once.
+  std::lock_guard lock(close_mutex_);
   client_->close();
 }
 

@@ -11,6 +11,7 @@
 #include <pybind11/pybind11.h>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -68,6 +69,7 @@ class Stream {
   std::shared_ptr<EventChannel> channel_;
   pybind11::object token_provider_;
   pybind11::object callback_error_;  // written on the loop thread; the GIL guards it
+  std::mutex close_mutex_;           // serialises close(); see there
   EventFactory factory_;
   std::unique_ptr<Client> client_;  // last: destroyed (and joined) before what it calls into
 };
