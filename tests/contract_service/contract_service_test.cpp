@@ -1,0 +1,996 @@
+// contract_service_test.cpp: runs the contract_service binary and plays the conformance
+// harness against it, as LaunchDarkly's sse-contract-tests does: a stream server the service's
+// client connects to, a callback server its numbered messages arrive at, and the harness's
+// scenarios (parsing, comments, BOM, restart, reconnect, request shape, read timeout, large
+// events, bad parameters, closing) end to end over 127.0.0.1.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+using namespace std::string_literals;
+
+/// How long the harness waits for any one callback message; ours too.
+constexpr auto kMessageTimeout = 5s;
+/// How long the service may take to print its port, and to exit after DELETE /.
+constexpr auto kStartTimeout = 10s;
+constexpr auto kExitTimeout = 5s;
+/// Time allowed for the 16 MiB event to cross the stream, the service and the callback.
+constexpr auto kLargeEventTimeout = 30s;
+/// Step of the loops that poll a descriptor or a child process until a deadline.
+constexpr int kPollStepMs = 20;
+/// Pause between the chunks of a scenario, so that each chunk arrives as a read of its own (as
+/// the harness's separate writes do) instead of merging with the next in the socket.
+constexpr auto kChunkGap = 5ms;
+/// The read timeout the harness asks for in its read-timeout scenario.
+constexpr int kReadTimeoutMs = 500;
+/// Largest body the callback server accepts: the 16 MiB event plus its JSON envelope.
+constexpr std::size_t kMaxCallbackBytes = std::size_t{64} << 20;
+/// Pieces in which the stream server writes a large event.
+constexpr std::size_t kLargeWriteBytes = std::size_t{64} << 10;
+
+constexpr std::size_t kOneMiB = std::size_t{1} << 20;
+constexpr std::size_t kSixteenMiB = std::size_t{16} << 20;
+
+/// The capabilities the service must advertise: everything ssekit does.
+const char* const kExpectedCapabilities[] = {
+    "comments",
+    "headers",
+    "last-event-id",
+    "post",
+    "report",
+    "read-timeout",
+    "restart",
+    "server-directed-shutdown-request",
+    "event-type-listeners",
+    "bom",
+};
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+/// Milliseconds left until `deadline`, at least 0 and at most one poll step.
+int poll_step_until(Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, kPollStepMs));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The service, as a child process.
+
+/// The contract_service binary started with `--port 0`, its port read from its first line.
+class ServiceProcess {
+ public:
+  ServiceProcess() {
+    std::signal(SIGPIPE, SIG_IGN);  // a peer that hangs up must fail a write, not kill the test
+    int out[2];
+    if (::pipe(out) != 0) return;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    posix_spawn_file_actions_addclose(&actions, out[1]);
+    std::string binary = CONTRACT_SERVICE_BINARY;
+    std::string port_flag = "--port";
+    std::string port_value = "0";
+    char* argv[] = {binary.data(), port_flag.data(), port_value.data(), nullptr};
+    const int spawned = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    stdout_ = out[0];
+    if (spawned != 0) {
+      pid_ = -1;
+      return;
+    }
+    port_ = read_port(Clock::now() + kStartTimeout);
+  }
+
+  ~ServiceProcess() {
+    if (pid_ > 0 && !exit_status_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);  // SIGKILL cannot be ignored: this returns promptly
+    }
+    if (stdout_ >= 0) ::close(stdout_);
+  }
+
+  ServiceProcess(const ServiceProcess&) = delete;
+  ServiceProcess& operator=(const ServiceProcess&) = delete;
+
+  /// The port the service listens on, or -1 when it did not start.
+  int port() const { return port_; }
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  /// Waits until the service exits or `limit` passes. Its exit status, or nothing on timeout
+  /// (or death by a signal, reported as -signal).
+  std::optional<int> wait_exit(Clock::duration limit) {
+    const auto deadline = Clock::now() + limit;
+    while (!exit_status_) {
+      int status = 0;
+      const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+      if (done == pid_) {
+        exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+        break;
+      }
+      if (Clock::now() >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(kPollStepMs));
+    }
+    return exit_status_;
+  }
+
+ private:
+  /// Reads stdout up to the first line end and takes the number after its last colon.
+  int read_port(Clock::time_point deadline) {
+    std::string line;
+    while (line.find('\n') == std::string::npos && Clock::now() < deadline) {
+      pollfd ready{stdout_, POLLIN, 0};
+      if (::poll(&ready, 1, poll_step_until(deadline)) <= 0) continue;
+      char buffer[256];
+      const ssize_t got = ::read(stdout_, buffer, sizeof buffer);
+      if (got <= 0) break;
+      line.append(buffer, static_cast<std::size_t>(got));
+    }
+    const auto colon = line.rfind(':');
+    if (line.find('\n') == std::string::npos || colon == std::string::npos) return -1;
+    return std::atoi(line.c_str() + colon + 1);
+  }
+
+  pid_t pid_ = -1;
+  int stdout_ = -1;
+  int port_ = -1;
+  std::optional<int> exit_status_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The harness's stream server. Raw sockets rather than cpp-httplib: httplib 0.11 refuses
+// methods outside its own list (REPORT among them) with 400 before any handler runs, and a raw
+// socket also lets a scenario see the client hang up and cut a connection where it likes.
+
+/// A request as the stream server read it. Header names are lower case.
+struct StreamRequest {
+  std::string method;
+  std::string target;
+  std::map<std::string, std::string> headers;
+  std::string body;
+
+  std::string header(const std::string& name) const {
+    const auto it = headers.find(lower(name));
+    return it == headers.end() ? std::string() : it->second;
+  }
+  bool has_header(const std::string& name) const { return headers.count(lower(name)) != 0; }
+};
+
+/// One connection of the client to the stream server, answered with 200 text/event-stream and
+/// a body that lasts until this side closes it.
+class StreamConnection {
+ public:
+  StreamConnection(int fd, StreamRequest request) : fd_(fd), request_(std::move(request)) {}
+  ~StreamConnection() { ::close(fd_); }
+
+  StreamConnection(const StreamConnection&) = delete;
+  StreamConnection& operator=(const StreamConnection&) = delete;
+
+  const StreamRequest& request() const { return request_; }
+
+  /// Writes `bytes` now. False once the client has gone.
+  bool send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (sent <= 0) return false;
+      bytes.remove_prefix(static_cast<std::size_t>(sent));
+    }
+    return true;
+  }
+
+  /// Writes `bytes` in pieces of `size` bytes, kChunkGap apart.
+  bool send_in_pieces(std::string_view bytes, std::size_t size) {
+    for (std::size_t at = 0; at < bytes.size(); at += size) {
+      if (at > 0) std::this_thread::sleep_for(kChunkGap);
+      if (!send(bytes.substr(at, size))) return false;
+    }
+    return true;
+  }
+
+  /// Ends the response by closing the connection, as a server that goes away does.
+  void break_connection() { ::shutdown(fd_, SHUT_RDWR); }
+
+  /// Waits until the client closes its end (it never sends anything after its request), or
+  /// `limit` passes. True when it closed.
+  bool wait_client_gone(Clock::duration limit) {
+    const auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+      pollfd ready{fd_, POLLIN, 0};
+      if (::poll(&ready, 1, poll_step_until(deadline)) <= 0) continue;
+      char byte;
+      if (::recv(fd_, &byte, 1, MSG_DONTWAIT) <= 0) return true;
+    }
+    return false;
+  }
+
+ private:
+  int fd_;
+  StreamRequest request_;
+};
+
+class StreamServer {
+ public:
+  StreamServer() {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    socklen_t length = sizeof address;
+    constexpr int kBacklog = 16;
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::listen(listen_fd_, kBacklog) != 0 ||
+        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      return;
+    }
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { accept_loop(); });
+  }
+
+  ~StreamServer() {
+    stopping_ = true;
+    if (thread_.joinable()) thread_.join();
+    ::close(listen_fd_);
+  }
+
+  StreamServer(const StreamServer&) = delete;
+  StreamServer& operator=(const StreamServer&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/stream"; }
+
+  /// The `index`-th connection (from 0), waiting up to `limit` for it; null on timeout.
+  std::shared_ptr<StreamConnection> await_connection(std::size_t index,
+                                                     Clock::duration limit = kMessageTimeout) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    arrived_.wait_for(lock, limit, [&] { return connections_.size() > index; });
+    return connections_.size() > index ? connections_[index] : nullptr;
+  }
+
+ private:
+  /// Accepts connections until the server is destroyed, reading each request before taking the
+  /// next: the client sends its request at once, and a scenario has one connection at a time.
+  void accept_loop() {
+    while (!stopping_) {
+      pollfd ready{listen_fd_, POLLIN, 0};
+      if (::poll(&ready, 1, kPollStepMs) <= 0) continue;
+      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      const int on = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);  // each send a segment
+
+      auto request = read_request(fd, Clock::now() + kMessageTimeout);
+      if (!request) {
+        ::close(fd);
+        continue;
+      }
+      auto connection = std::make_shared<StreamConnection>(fd, std::move(*request));
+      if (!connection->send("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                            "Cache-Control: no-cache\r\nConnection: close\r\n\r\n")) {
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        connections_.push_back(std::move(connection));
+      }
+      arrived_.notify_all();
+    }
+  }
+
+  /// Reads one HTTP/1.1 request head and its Content-Length body. Nothing on a malformed
+  /// request, a closed connection or the deadline.
+  static std::optional<StreamRequest> read_request(int fd, Clock::time_point deadline) {
+    std::string raw;
+    std::size_t head_end = std::string::npos;
+    StreamRequest request;
+    std::size_t body_length = 0;
+    bool continued = false;
+    while (Clock::now() < deadline) {
+      if (head_end != std::string::npos && raw.size() >= head_end + body_length) break;
+      pollfd ready{fd, POLLIN, 0};
+      if (::poll(&ready, 1, poll_step_until(deadline)) <= 0) continue;
+      char buffer[4096];
+      const ssize_t got = ::recv(fd, buffer, sizeof buffer, 0);
+      if (got <= 0) return std::nullopt;
+      raw.append(buffer, static_cast<std::size_t>(got));
+
+      if (head_end == std::string::npos && (head_end = raw.find("\r\n\r\n")) != std::string::npos) {
+        head_end += 4;
+        if (!parse_head(raw.substr(0, head_end), request)) return std::nullopt;
+        body_length = std::strtoul(request.header("content-length").c_str(), nullptr, 10);
+        if (!continued && lower(request.header("expect")) == "100-continue") {
+          const std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+          ::send(fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
+          continued = true;
+        }
+      }
+    }
+    if (head_end == std::string::npos || raw.size() < head_end + body_length) return std::nullopt;
+    request.body = raw.substr(head_end, body_length);
+    return request;
+  }
+
+  static bool parse_head(const std::string& head, StreamRequest& request) {
+    std::size_t line_start = 0;
+    bool first = true;
+    while (line_start < head.size()) {
+      const std::size_t line_end = head.find("\r\n", line_start);
+      if (line_end == std::string::npos || line_end == line_start) break;
+      const std::string line = head.substr(line_start, line_end - line_start);
+      line_start = line_end + 2;
+      if (first) {
+        const auto space1 = line.find(' ');
+        const auto space2 = line.find(' ', space1 + 1);
+        if (space1 == std::string::npos || space2 == std::string::npos) return false;
+        request.method = line.substr(0, space1);
+        request.target = line.substr(space1 + 1, space2 - space1 - 1);
+        first = false;
+        continue;
+      }
+      const auto colon = line.find(':');
+      if (colon == std::string::npos) return false;
+      std::string value = line.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(" \t"));
+      request.headers[lower(line.substr(0, colon))] = value;
+    }
+    return !first;
+  }
+
+  int listen_fd_ = -1;
+  int port_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::vector<std::shared_ptr<StreamConnection>> connections_;
+  std::thread thread_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The harness's callback endpoint.
+
+/// Receives `POST /callback/{n}` and hands the messages out in the order of n, as the
+/// harness's sorting queue does: a message numbered out of sequence waits for its predecessors.
+class CallbackServer {
+ public:
+  CallbackServer() {
+    constexpr std::size_t kThreads = 8;
+    server_.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
+    server_.set_payload_max_length(kMaxCallbackBytes);
+    server_.Post(R"(/callback/(\d+))",
+                 [this](const httplib::Request& request, httplib::Response& response) {
+                   {
+                     std::lock_guard<std::mutex> lock(mutex_);
+                     received_[std::stoull(request.matches[1].str())] = request.body;
+                   }
+                   arrived_.notify_all();
+                   response.status = 202;
+                 });
+    server_.set_error_handler([this](const httplib::Request& request, httplib::Response&) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stray_.push_back(request.method + " " + request.path);
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+
+  ~CallbackServer() {
+    server_.stop();
+    thread_.join();
+  }
+
+  CallbackServer(const CallbackServer&) = delete;
+  CallbackServer& operator=(const CallbackServer&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/callback"; }
+
+  /// The next message in number order, waiting up to `limit`. Nothing on timeout.
+  std::optional<Json> next(Clock::duration limit = kMessageTimeout) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!arrived_.wait_for(lock, limit, [&] { return received_.count(next_) != 0; })) {
+      return std::nullopt;
+    }
+    const auto it = received_.find(next_++);
+    Json message = Json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    received_.erase(it);
+    return message;
+  }
+
+  /// Requests to anything but /callback/{n}, as "METHOD path".
+  std::vector<std::string> stray_requests() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stray_;
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = -1;
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::map<std::uint64_t, std::string> received_;
+  std::uint64_t next_ = 1;
+  std::vector<std::string> stray_;
+  std::thread thread_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The harness's side of the service protocol.
+
+/// One client created in the service for a scenario, deleted again when the scenario ends (as
+/// the harness does), before its stream and callback servers go.
+class ClientUnderTest {
+ public:
+  /// Asks the service for a client of `stream` reporting to `callbacks`, with the extra
+  /// parameters `params`. status() is the service's answer, path() the Location's path.
+  ClientUnderTest(httplib::Client& service, const StreamServer& stream,
+                  const CallbackServer& callbacks, Json params = Json::object())
+      : service_(service) {
+    params["streamUrl"] = stream.url();
+    params["callbackUrl"] = callbacks.url();
+    params.emplace("tag", "contract_service_test");
+    const auto result = service_.Post("/", params.dump(), "application/json");
+    status_ = result ? result->status : 0;
+    if (!result) return;
+    location_ = result->get_header_value("Location");
+    const auto authority = location_.find("://");
+    const auto path = location_.find('/', authority == std::string::npos ? 0 : authority + 3);
+    if (path != std::string::npos) path_ = location_.substr(path);
+  }
+
+  ~ClientUnderTest() {
+    if (!path_.empty()) service_.Delete(path_.c_str());
+  }
+
+  ClientUnderTest(const ClientUnderTest&) = delete;
+  ClientUnderTest& operator=(const ClientUnderTest&) = delete;
+
+  int status() const { return status_; }
+  const std::string& location() const { return location_; }
+  const std::string& path() const { return path_; }
+
+  /// Sends a command; the HTTP status, 0 when the request failed.
+  int command(const Json& body) {
+    const auto result = service_.Post(path_.c_str(), body.dump(), "application/json");
+    return result ? result->status : 0;
+  }
+
+  /// Deletes the client now; the HTTP status. The destructor then does nothing.
+  int close() {
+    const auto result = service_.Delete(path_.c_str());
+    path_.clear();
+    return result ? result->status : 0;
+  }
+
+ private:
+  httplib::Client& service_;
+  int status_ = 0;
+  std::string location_;
+  std::string path_;
+};
+
+/// A message the harness expects: an event (type, data, id) or a comment.
+struct Expected {
+  std::string kind;
+  std::string type;
+  std::string data;
+  std::string id;
+};
+
+Expected event(std::string data, std::string type = "message", std::string id = "") {
+  return {"event", std::move(type), std::move(data), std::move(id)};
+}
+
+Expected comment(std::string text) {
+  return {"comment", "", std::move(text), ""};
+}
+
+/// Takes the next message and checks it is `expected`. False (after failing a check) when it
+/// did not come or differs.
+bool require_message(CallbackServer& callbacks, const Expected& expected) {
+  const auto message = callbacks.next();
+  CHECK(message.has_value());
+  if (!message) return false;
+  INFO("message: " << message->dump());
+  CHECK(message->value("kind", "") == expected.kind);
+  if (expected.kind == "comment") {
+    CHECK(message->value("comment", "") == expected.data);
+    return message->value("comment", "") == expected.data;
+  }
+  const Json& got = message->contains("event") ? (*message)["event"] : Json::object();
+  CHECK(got.value("type", "") == expected.type);
+  CHECK(got.value("data", "") == expected.data);
+  CHECK(got.value("id", "") == expected.id);
+  return message->value("kind", "") == expected.kind && got.value("type", "") == expected.type &&
+         got.value("data", "") == expected.data && got.value("id", "") == expected.id;
+}
+
+/// One harness scenario: what the stream sends, chunk by chunk, and what must come back.
+struct Scenario {
+  std::string name;
+  std::vector<std::string> chunks;
+  std::vector<Expected> messages;
+  /// When not 0, every chunk is sent in pieces of this many bytes.
+  std::size_t piece_bytes = 0;
+};
+
+/// Runs each scenario against its own client, stream and callback servers, as the harness does.
+void run_scenarios(httplib::Client& service, const std::vector<Scenario>& scenarios) {
+  for (const auto& scenario : scenarios) {
+    INFO("scenario: " << scenario.name);
+    StreamServer stream;
+    CallbackServer callbacks;
+    ClientUnderTest client(service, stream, callbacks);
+    REQUIRE(client.status() == 201);
+    const auto connection = stream.await_connection(0);
+    REQUIRE(connection);
+
+    for (std::size_t i = 0; i < scenario.chunks.size(); ++i) {
+      if (i > 0) std::this_thread::sleep_for(kChunkGap);
+      const std::string& chunk = scenario.chunks[i];
+      REQUIRE(connection->send_in_pieces(
+          chunk, scenario.piece_bytes == 0 ? chunk.size() : scenario.piece_bytes));
+    }
+    for (const auto& expected : scenario.messages) {
+      if (!require_message(callbacks, expected)) break;
+    }
+    CHECK(callbacks.stray_requests().empty());
+  }
+}
+
+/// A payload of `size` printable bytes that is not one repeated byte, so that a dropped or
+/// shifted piece shows.
+std::string patterned_payload(std::size_t size) {
+  constexpr char kFirst = '!';
+  constexpr int kAlphabet = 90;  // '!' .. '{': printable ASCII, nothing JSON has to escape
+  std::string payload(size, kFirst);
+  for (std::size_t i = 0; i < size; ++i) {
+    payload[i] = static_cast<char>(kFirst + static_cast<int>((i * 7 + i / 4096) % kAlphabet));
+    if (payload[i] == '"' || payload[i] == '\\') payload[i] = '.';
+  }
+  return payload;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+TEST_CASE("The status resource names the service and lists every capability", "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+
+  const auto result = http.Get("/");
+  REQUIRE(result);
+  CHECK(result->status == 200);
+  const Json status = Json::parse(result->body, nullptr, false);
+  REQUIRE(status.is_object());
+  CHECK(status.value("name", "") == "ssekit");
+  REQUIRE(status.contains("capabilities"));
+  const auto& capabilities = status["capabilities"];
+  for (const char* capability : kExpectedCapabilities) {
+    INFO("capability: " << capability);
+    CHECK(std::find(capabilities.begin(), capabilities.end(), capability) != capabilities.end());
+  }
+}
+
+TEST_CASE("Basic parsing scenarios reach the callback as the harness expects", "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+
+  std::string hundred_messages;
+  std::vector<Expected> hundred_expected;
+  constexpr int kRapidMessages = 100;
+  for (int i = 0; i < kRapidMessages; ++i) {
+    hundred_messages += "data: message " + std::to_string(i) + "\n\n";
+    hundred_expected.push_back(event("message " + std::to_string(i)));
+  }
+
+  run_scenarios(
+      http,
+      {
+          {"one-line message in one chunk", {"data: Hello\n\n"}, {event("Hello")}},
+          {"one-line message in two chunks", {"data: Hel", "lo\n\n"}, {event("Hello")}},
+          {"two one-line messages in one chunk",
+           {"data: Hello\n\ndata: World\n\n"},
+           {event("Hello"), event("World")}},
+          {"one two-line message", {"data: Hello\ndata:World\n\n"}, {event("Hello\nWorld")}},
+          {"empty data", {"data:\n\n"}, {event("")}},
+          {"event with specific type",
+           {"event: greeting\ndata: Hello\n\n"},
+           {event("Hello", "greeting")}},
+          {"event with ID", {"id: abc\ndata: Hello\n\n"}, {event("Hello", "message", "abc")}},
+          {"ID field with a NUL is ignored", {"id: a\0bc\ndata: Hello\n\n"s}, {event("Hello")}},
+          {"last ID persists",
+           {"id: abc\ndata: first\n\n", "data: second\n\n"},
+           {event("first", "message", "abc"), event("second", "message", "abc")}},
+          {"last ID reset by an empty value",
+           {"id: abc\ndata: first\n\n", "id: \ndata: second\n\n"},
+           {event("first", "message", "abc"), event("second")}},
+          {"fields in reverse order",
+           {"data: Hello\nid: abc\nevent: greeting\n\n"},
+           {event("Hello", "greeting", "abc")}},
+          {"unknown field is ignored",
+           {"event: greeting\ncolor: blue\ndata: Hello\n\n"},
+           {event("Hello", "greeting")}},
+          {"fields without leading space",
+           {"event:greeting\ndata:Hello\n\n"},
+           {event("Hello", "greeting")}},
+          {"fields with extra leading space",
+           {"event:  greeting\ndata:  Hello\n\n"},
+           {event(" Hello", " greeting")}},
+          {"field with no colon", {"data\n\ndata\ndata\n\n"}, {event(""), event("\n")}},
+          {"CRLF and CR line ends",
+           {"data: one\r\n\r\ndata: two\r\r"},
+           {event("one"), event("two")}},
+          {"multi-byte characters", {"data: €豆腐\n\n"}, {event("€豆腐")}},
+          {"multi-byte characters in single-byte pieces", {"data: €豆腐\n\n"}, {event("€豆腐")}, 1},
+          {"many messages in rapid succession", {hundred_messages}, hundred_expected},
+      });
+}
+
+TEST_CASE("Comments reach the callback without their colon", "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+
+  run_scenarios(
+      http, {
+                {"single comment", {":Hello\n"}, {comment("Hello")}},
+                {"two comments", {":Hello\n", ":World\n"}, {comment("Hello"), comment("World")}},
+                {"comment before event",
+                 {":Hello\n", "data: Hello\n\n"},
+                 {comment("Hello"), event("Hello")}},
+                {"comment after event",
+                 {"data: Hello\n\n", ":Hello\n"},
+                 {event("Hello"), comment("Hello")}},
+            });
+}
+
+TEST_CASE("One BOM at the start of the stream is stripped however it is split", "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+  const std::string bom = "\xEF\xBB\xBF";
+
+  run_scenarios(
+      http,
+      {
+          {"BOM at start of stream", {bom + "data: Hello\n\n"}, {event("Hello")}},
+          {"BOM before an event with type and ID",
+           {bom + "event: greeting\nid: abc\ndata: Hello\n\n"},
+           {event("Hello", "greeting", "abc")}},
+          {"BOM split across two chunks",
+           {"\xEF\xBB",
+            "\xBF"
+            "data: Hello\n\n"},
+           {event("Hello")}},
+          {"BOM split byte by byte", {"\xEF", "\xBB", "\xBF", "data: Hello\n\n"}, {event("Hello")}},
+          {"only the first BOM is stripped",
+           {bom + "data: " + bom + "Hello\n\n"},
+           {event(bom + "Hello")}},
+          {"a BOM later in the stream is data",
+           {"data: First\n\n", "data: " + bom + "Second\n\n"},
+           {event("First"), event(bom + "Second")}},
+          {"BOM then a comment",
+           {bom + ":comment\ndata: Hello\n\n"},
+           {comment("comment"), event("Hello")}},
+      });
+}
+
+TEST_CASE("Restart drops the connection and reconnects without reporting an error", "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+  StreamServer stream;
+  CallbackServer callbacks;
+  ClientUnderTest client(http, stream, callbacks, {{"initialDelayMs", 0}});
+  REQUIRE(client.status() == 201);
+
+  const auto first = stream.await_connection(0);
+  REQUIRE(first);
+  REQUIRE(first->send("id: abc\ndata: Hello\n\n"));
+  REQUIRE(require_message(callbacks, event("Hello", "message", "abc")));
+
+  const int status = client.command({{"command", "restart"}});
+  CHECK(status >= 200);
+  CHECK(status < 300);
+  CHECK(first->wait_client_gone(kMessageTimeout));
+
+  const auto second = stream.await_connection(1);
+  REQUIRE(second);
+  CHECK(second->request().header("Last-Event-ID") == "abc");
+  REQUIRE(second->send("data: Thanks\n\n"));
+  // The very next message: an error reported for the restart would come first and fail this.
+  CHECK(require_message(callbacks, event("Thanks", "message", "abc")));
+}
+
+TEST_CASE("A reconnect sends the ID of the last event that had one", "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+  StreamServer stream;
+  CallbackServer callbacks;
+  ClientUnderTest client(http, stream, callbacks, {{"initialDelayMs", 0}});
+  REQUIRE(client.status() == 201);
+
+  const auto first = stream.await_connection(0);
+  REQUIRE(first);
+  CHECK_FALSE(first->request().has_header("Last-Event-ID"));
+  REQUIRE(first->send("id: abc\ndata: Hello\n\n"));
+  REQUIRE(first->send("data: World\n\n"));
+  REQUIRE(require_message(callbacks, event("Hello", "message", "abc")));
+  REQUIRE(require_message(callbacks, event("World", "message", "abc")));
+
+  first->break_connection();
+  const auto second = stream.await_connection(1);
+  REQUIRE(second);
+  CHECK(second->request().header("Last-Event-ID") == "abc");
+}
+
+TEST_CASE("The request carries the method, headers, body and initial last event ID asked for",
+          "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+  StreamServer stream;
+  CallbackServer callbacks;
+
+  SECTION("default method and headers") {
+    ClientUnderTest client(http, stream, callbacks);
+    REQUIRE(client.status() == 201);
+    const auto connection = stream.await_connection(0);
+    REQUIRE(connection);
+    CHECK(connection->request().method == "GET");
+    CHECK(connection->request().header("Accept") == "text/event-stream");
+    CHECK(connection->request().header("Cache-Control") == "no-cache");
+    CHECK_FALSE(connection->request().has_header("Last-Event-ID"));
+  }
+
+  SECTION("custom headers") {
+    ClientUnderTest client(
+        http, stream, callbacks,
+        {{"headers", {{"header-name-1", "value-1"}, {"header-name-2", "value-2"}}}});
+    REQUIRE(client.status() == 201);
+    const auto connection = stream.await_connection(0);
+    REQUIRE(connection);
+    CHECK(connection->request().header("header-name-1") == "value-1");
+    CHECK(connection->request().header("header-name-2") == "value-2");
+  }
+
+  SECTION("initial Last-Event-ID") {
+    ClientUnderTest client(http, stream, callbacks, {{"lastEventId", "xyz"}});
+    REQUIRE(client.status() == 201);
+    const auto connection = stream.await_connection(0);
+    REQUIRE(connection);
+    CHECK(connection->request().header("Last-Event-ID") == "xyz");
+  }
+
+  for (const char* method : {"POST", "REPORT"}) {
+    DYNAMIC_SECTION(method << " with a body, sent again on reconnect") {
+      const std::string body = R"({"hello": "world"})";
+      ClientUnderTest client(http, stream, callbacks,
+                             {{"method", method},
+                              {"body", body},
+                              {"initialDelayMs", 0},
+                              {"headers", {{"content-type", "application/json; charset=utf-8"}}}});
+      REQUIRE(client.status() == 201);
+      const auto first = stream.await_connection(0);
+      REQUIRE(first);
+      CHECK(first->request().method == method);
+      CHECK(first->request().header("Content-Type") == "application/json; charset=utf-8");
+      CHECK(first->request().body == body);
+
+      first->break_connection();
+      const auto second = stream.await_connection(1);
+      REQUIRE(second);
+      CHECK(second->request().method == method);
+      CHECK(second->request().body == body);
+    }
+  }
+}
+
+TEST_CASE("A read timeout is reported as an error and followed by a reconnect", "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+  StreamServer stream;
+  CallbackServer callbacks;
+  ClientUnderTest client(http, stream, callbacks,
+                         {{"initialDelayMs", 0}, {"readTimeoutMs", kReadTimeoutMs}});
+  REQUIRE(client.status() == 201);
+
+  const auto first = stream.await_connection(0);
+  REQUIRE(first);
+  REQUIRE(first->send("data: Hello\n\n"));
+  REQUIRE(require_message(callbacks, event("Hello")));
+
+  const auto error = callbacks.next();
+  REQUIRE(error.has_value());
+  INFO("message: " << error->dump());
+  CHECK(error->value("kind", "") == "error");
+  CHECK_FALSE(error->value("error", "").empty());
+  CHECK(stream.await_connection(1));
+}
+
+TEST_CASE("Events of 1 MiB and 16 MiB pass through to the callback intact", "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+
+  for (const std::size_t size : {kOneMiB, kSixteenMiB}) {
+    INFO("payload bytes: " << size);
+    StreamServer stream;
+    CallbackServer callbacks;
+    ClientUnderTest client(http, stream, callbacks);
+    REQUIRE(client.status() == 201);
+    const auto connection = stream.await_connection(0);
+    REQUIRE(connection);
+
+    const std::string payload = patterned_payload(size);
+    REQUIRE(connection->send_in_pieces("data: " + payload + "\n\n", kLargeWriteBytes));
+    REQUIRE(connection->send("data: after\n\n"));
+
+    const auto message = callbacks.next(kLargeEventTimeout);
+    REQUIRE(message.has_value());
+    REQUIRE(message->value("kind", "") == "event");
+    const std::string data = (*message)["event"].value("data", "");
+    CHECK(data.size() == payload.size());
+    const bool intact = data == payload;  // not CHECK(data == payload): it would print MiBs
+    CHECK(intact);
+    CHECK(require_message(callbacks, event("after")));
+  }
+}
+
+TEST_CASE("Bad create parameters answer 400 and start nothing", "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+  StreamServer stream;
+  CallbackServer callbacks;
+  const Json valid{{"streamUrl", stream.url()}, {"callbackUrl", callbacks.url()}};
+
+  const auto with = [&](const char* name, Json value) {
+    Json body = valid;
+    body[name] = std::move(value);
+    return body.dump();
+  };
+  const auto without = [&](const char* name) {
+    Json body = valid;
+    body.erase(name);
+    return body.dump();
+  };
+
+  const std::pair<const char*, std::string> cases[] = {
+      {"not JSON", "streamUrl=x"},
+      {"a JSON array", "[]"},
+      {"no streamUrl", without("streamUrl")},
+      {"no callbackUrl", without("callbackUrl")},
+      {"streamUrl not a string", with("streamUrl", 42)},
+      {"streamUrl not http", with("streamUrl", "ftp://127.0.0.1/stream")},
+      {"callbackUrl relative", with("callbackUrl", "/callback")},
+      {"negative initialDelayMs", with("initialDelayMs", -1)},
+      {"initialDelayMs a string", with("initialDelayMs", "100")},
+      {"readTimeoutMs a fraction", with("readTimeoutMs", 1.5)},
+      {"headers not an object", with("headers", "x: y")},
+      {"a header value not a string", with("headers", {{"x", 1}})},
+      {"a header value with a line break", with("headers", {{"x", "a\r\nInjected: b"}})},
+      {"method not a token", with("method", "NOT A METHOD")},
+      {"lastEventId not a string", with("lastEventId", 7)},
+  };
+  for (const auto& [name, body] : cases) {
+    INFO("case: " << name);
+    const auto result = http.Post("/", body, "application/json");
+    REQUIRE(result);
+    CHECK(result->status == 400);
+  }
+  // None of them may have started a client.
+  CHECK_FALSE(stream.await_connection(0, 200ms));
+
+  SECTION("null durations mean the defaults and are accepted") {
+    ClientUnderTest client(http, stream, callbacks,
+                           {{"initialDelayMs", nullptr}, {"readTimeoutMs", nullptr}});
+    CHECK(client.status() == 201);
+    CHECK(client.location().rfind("http://", 0) == 0);
+    CHECK(stream.await_connection(0));
+  }
+}
+
+TEST_CASE("Commands reach only existing streams and only known commands succeed", "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+  StreamServer stream;
+  CallbackServer callbacks;
+  ClientUnderTest client(http, stream, callbacks);
+  REQUIRE(client.status() == 201);
+  const auto connection = stream.await_connection(0);
+  REQUIRE(connection);
+
+  SECTION("listen is accepted and events of that type still arrive") {
+    const int status = client.command({{"command", "listen"}, {"listen", {{"type", "greeting"}}}});
+    CHECK(status >= 200);
+    CHECK(status < 300);
+    REQUIRE(connection->send("event: greeting\ndata: Hello\n\n"));
+    CHECK(require_message(callbacks, event("Hello", "greeting")));
+  }
+
+  SECTION("an unknown command or a body without one is 400") {
+    CHECK(client.command({{"command", "dance"}}) == 400);
+    CHECK(client.command({{"nothing", true}}) == 400);
+  }
+
+  SECTION("a stream that does not exist is 404") {
+    const auto command = http.Post("/streams/999", R"({"command":"restart"})", "application/json");
+    REQUIRE(command);
+    CHECK(command->status == 404);
+    const auto removal = http.Delete("/streams/999");
+    REQUIRE(removal);
+    CHECK(removal->status == 404);
+  }
+
+  SECTION("DELETE closes the client's connection and forgets the stream") {
+    const int status = client.close();
+    CHECK((status == 200 || status == 204));
+    CHECK(connection->wait_client_gone(kMessageTimeout));
+    const auto again =
+        http.Delete(client.location().substr(client.location().find("/streams")).c_str());
+    REQUIRE(again);
+    CHECK(again->status == 404);
+  }
+}
+
+TEST_CASE("DELETE / makes the service exit", "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+  StreamServer stream;
+  CallbackServer callbacks;
+  ClientUnderTest client(http, stream, callbacks);
+  REQUIRE(client.status() == 201);
+  const auto connection = stream.await_connection(0);
+  REQUIRE(connection);
+
+  const auto result = http.Delete("/");
+  // The harness accepts an answer or a connection the service closed while exiting.
+  if (result) CHECK(result->status < 300);
+  CHECK(service.wait_exit(kExitTimeout) == 0);
+  CHECK(connection->wait_client_gone(kMessageTimeout));
+}
