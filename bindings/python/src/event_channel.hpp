@@ -39,11 +39,13 @@ class EventChannel {
   /// Loop thread (or close()): the stream is over for `reason`. The first reason sticks.
   void finish(const Error& reason);
 
-  /// Consumer: moves every queued event into `out` (which must be empty), waiting at most `wait`
-  /// for one to arrive or for the stream to finish.
-  Outcome take(std::vector<Event>& out, std::chrono::milliseconds wait);
+  /// Consumer: hands over every queued event, waiting at most `wait` for one to arrive or for
+  /// the stream to finish. The events are the first `count` elements of `out` (the rest are
+  /// spare slots); give `out` back with recycle() once they are converted.
+  Outcome take(std::vector<Event>& out, std::size_t& count, std::chrono::milliseconds wait);
 
-  /// Gives a drained batch vector back so its capacity is reused by the next pushes.
+  /// Gives a batch back: its events' strings keep their capacity and the next pushes are copied
+  /// into them, so a steady stream allocates nothing per event on either side.
   void recycle(std::vector<Event>&& batch);
 
   /// Any thread: drops queued events, finishes with closed_by_app unless already finished, and
@@ -71,7 +73,8 @@ class EventChannel {
   mutable std::mutex mutex_;
   std::condition_variable readable_;
   std::condition_variable writable_;
-  std::vector<Event> events_;
+  std::vector<Event> events_;  // the first count_ are queued, the rest are slots to reuse
+  std::size_t count_ = 0;
   std::vector<Event> spare_;
   std::size_t queued_bytes_ = 0;
   bool finished_ = false;

@@ -77,10 +77,11 @@ py::object Stream::take(std::optional<double> timeout_seconds) {
       Clock::now() + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(std::max(0.0, timeout_seconds.value_or(0))));
   std::vector<Event> batch;
+  std::size_t count = 0;
 
   // A first look with the GIL held: a busy stream usually has events waiting, and handing the
   // GIL back and forth for them would cost more than taking them.
-  auto outcome = channel_->take(batch, std::chrono::milliseconds{0});
+  auto outcome = channel_->take(batch, count, std::chrono::milliseconds{0});
   while (outcome == EventChannel::Outcome::timeout) {
     auto slice = kSignalCheckInterval;
     if (!forever) {
@@ -90,21 +91,21 @@ py::object Stream::take(std::optional<double> timeout_seconds) {
     }
     {
       py::gil_scoped_release release;
-      outcome = channel_->take(batch, slice);
+      outcome = channel_->take(batch, count, slice);
     }
     if (outcome == EventChannel::Outcome::timeout && PyErr_CheckSignals() < 0) {
       throw py::error_already_set();
     }
   }
   if (outcome == EventChannel::Outcome::finished) return py::none();
-  return to_list(batch);
+  return to_list(batch, count);
 }
 
-py::list Stream::to_list(std::vector<Event>& batch) {
-  PyObject* list = PyList_New(static_cast<Py_ssize_t>(batch.size()));
+py::list Stream::to_list(std::vector<Event>& batch, std::size_t count) {
+  PyObject* list = PyList_New(static_cast<Py_ssize_t>(count));
   if (list == nullptr) throw py::error_already_set();
   py::list result = py::reinterpret_steal<py::list>(list);
-  for (std::size_t i = 0; i < batch.size(); ++i) {
+  for (std::size_t i = 0; i < count; ++i) {
     PyObject* event = factory_.make(batch[i]);
     if (event == nullptr) throw py::error_already_set();
     PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), event);

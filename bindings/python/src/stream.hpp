@@ -63,8 +63,9 @@ class Stream {
   /// callback_error() and turned into a C++ exception the client reports as callback_failed.
   std::string call_token_provider();
 
-  /// Turns a batch into a list of ssekit.Event and hands the vector back to the channel.
-  pybind11::list to_list(std::vector<Event>& batch);
+  /// Turns the first `count` events of a batch into a list of ssekit.Event and hands the batch
+  /// back to the channel.
+  pybind11::list to_list(std::vector<Event>& batch, std::size_t count);
 
   std::shared_ptr<EventChannel> channel_;
   pybind11::object token_provider_;

@@ -167,7 +167,23 @@ class EventSource(_SourceBase):
         self.close()
 
     def __iter__(self) -> Iterator[Event]:
-        return self
+        """Yields the events until the stream ends (see the class docs); raises its failure.
+
+        A generator rather than ``self``: resuming one costs less than a call of __next__, which
+        matters at millions of events a second. It shares the queue with next() and __next__.
+        """
+        pending = self._pending
+        while True:
+            while pending:
+                if self._closed:
+                    return
+                event = pending.popleft()
+                self._last_event = event
+                yield event
+            event = self.next()
+            if event is None:
+                return
+            yield event
 
     def __next__(self) -> Event:
         pending = self._pending

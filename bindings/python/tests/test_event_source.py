@@ -188,3 +188,31 @@ def test_next_rejects_a_negative_or_nan_timeout(server: SseServer, timeout: floa
             source.next(timeout=timeout)
         with pytest.raises(TypeError):
             source.next(timeout="1")  # type: ignore[arg-type]
+
+
+def test_a_large_event_arrives_whole(server: SseServer) -> None:
+    data = "x" * (1 << 20)
+
+    @server.route("/big")
+    def big(exchange: Exchange) -> None:
+        exchange.start_stream()
+        exchange.send(b"data: " + data.encode() + b"\n\ndata: after\n\n")
+
+    with ssekit.EventSource(server.url("/big"), reconnect=False) as source:
+        assert [len(e.data) for e in source] == [len(data), len("after")]
+
+
+def test_close_is_prompt_while_unread_events_fill_the_queue(server: SseServer) -> None:
+    @server.route("/flood")
+    def flood(exchange: Exchange) -> None:
+        exchange.start_stream()
+        exchange.send(b"".join(b"data: %d\n\n" % i for i in range(50_000)))
+        exchange.hold()
+
+    source = ssekit.EventSource(server.url("/flood"))
+    assert source.next(timeout=WAIT) == ssekit.Event(data="0")
+    # The client has far more than the queue holds: its thread waits for room when close() comes.
+    started = time.monotonic()
+    source.close()
+    assert time.monotonic() - started < 1.0
+    assert source.next(timeout=0) is None
