@@ -125,6 +125,12 @@ bool Bridge::bind(std::string& error) {
   server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // Events are small writes that must leave at once: no Nagle delay.
   server_.set_tcp_nodelay(true);
+  // cpp-httplib's default also sets SO_REUSEPORT, which would let a second bridge share the
+  // port silently; a port in use must be an error.
+  server_.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   server_.set_keep_alive_timeout(kKeepAliveSeconds);
 
   errno = 0;

@@ -196,7 +196,12 @@ void Faults::add_routes(httplib::Server& server) {
     std::string body;
     append_event(body, 1, "message", "served as " + type);
     if (type == "none") {
-      res.body = body;  // no Content-Type header at all
+      // cpp-httplib labels a plain body text/plain; a provider with an empty type sends an
+      // empty Content-Type header instead, as close to none as it allows.
+      res.set_content_provider(body.size(), "",
+                               [body](size_t offset, size_t length, DataSink& sink) {
+                                 return sink.write(body.data() + offset, length);
+                               });
     } else {
       res.set_content(body, type);
     }

@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "log.hpp"
@@ -697,6 +698,8 @@ bool PostgresStore::ensure_listening(const std::vector<std::string>& channels) {
     }
     return true;
   };
+  // With the connection down there is nothing to wait for: the client gets 503 and retries.
+  if (!connected_) return false;
   if (!ready()) {
     for (const auto& c : channels) {
       if (!active_.count(c)) pending_.insert(c);
@@ -759,7 +762,9 @@ Result<StreamStart> PostgresStore::open(std::vector<std::string> channels,
                 "(SELECT last_value FROM ssekit_events_id_seq)");
   if (!ok(r)) return give_up("database unavailable: " + error_of(r.get()));
   const std::int64_t pruned_through = to_int64(PQgetvalue(r.get(), 0, 0));
-  const std::int64_t newest = std::max(to_int64(PQgetvalue(r.get(), 0, 1)), start.from);
+  // Everything up to here is committed or gone: a reset resumes after it.
+  const std::int64_t newest =
+      std::max({to_int64(PQgetvalue(r.get(), 0, 1)), pruned_through, start.from});
   const std::int64_t issued = to_int64(PQgetvalue(r.get(), 0, 2));
   if (*last_event_id > issued) {
     start.resume = StreamStart::Resume::reset;

@@ -42,8 +42,8 @@ struct PostgresStoreOptions {
   std::chrono::milliseconds prune_interval{std::chrono::minutes(1)};
   /// Connections for publishing and replays. Default 8.
   size_t pool_size = 8;
-  /// How long a new stream waits for its channels to be LISTENed before answering 503.
-  /// Default 5 s: a reconnect after a short database restart fits in it.
+  /// How long a new stream waits for its channels to be LISTENed before answering 503 (while
+  /// the LISTEN connection is down it answers 503 at once). Default 5 s.
   std::chrono::milliseconds listen_wait{5000};
   /// Spacing of the LISTEN connection's reconnects: from 250 ms up to 10 s, jittered.
   ssekit::ReconnectPolicy reconnect = default_listener_reconnect();

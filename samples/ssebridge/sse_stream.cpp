@@ -147,8 +147,10 @@ bool live_step(StreamState& s, httplib::DataSink& sink) {
     case Subscription::Wake::dropped:
       return false;  // logged and counted where the queue overflowed
     case Subscription::Wake::closed:
-      sink.done();
-      return true;
+      // The bridge is stopping. Ending the response cleanly would leave the connection in
+      // cpp-httplib's keep-alive wait, which holds shutdown for up to its timeout; dropping it
+      // ends the thread now, and the client reconnects all the same.
+      return false;
   }
   return false;
 }
