@@ -16,6 +16,20 @@ std::string field_text(const nlohmann::ordered_json& value) {
   return text;
 }
 
+// The id as a number, when it is one: servers that number their events (ssebridge does) let
+// the dashboard check that a reconnect resumed without a gap.
+std::optional<std::uint64_t> numeric_id(const std::string& id) {
+  constexpr std::size_t kMaxDigits = 19;  // every 19-digit number fits in 64 bits
+  constexpr std::uint64_t kBase = 10;
+  if (id.empty() || id.size() > kMaxDigits) return std::nullopt;
+  std::uint64_t value = 0;
+  for (const char c : id) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * kBase + static_cast<std::uint64_t>(c - '0');
+  }
+  return value;
+}
+
 }  // namespace
 
 Board::Board(std::string chart_field, std::chrono::steady_clock::duration window)
@@ -39,10 +53,16 @@ void Board::record_event(const ssekit::Event& event, std::chrono::steady_clock::
     fields.emplace_back("data", event.data.substr(0, kMaxFieldText));
   }
 
+  const std::optional<std::uint64_t> id = numeric_id(event.id);
+
   std::lock_guard<std::mutex> lock(mutex_);
   current_.events += 1;
   current_.last_event_id = event.id;
   current_.event_type = event.type;
+  if (id && numeric_id_ && *id > *numeric_id_ + 1 && event.type != "reset") {
+    current_.missed += *id - *numeric_id_ - 1;
+  }
+  numeric_id_ = id;
 
   // A server that cannot resume from our Last-Event-ID says so with a `reset` event (ssebridge
   // does after a restart): show it, and keep the fields of the last real event.

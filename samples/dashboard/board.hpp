@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,6 +39,9 @@ struct Snapshot {
 
   std::uint64_t events = 0;
   std::uint64_t reconnects = 0;
+  /// Events skipped between two numeric ids (id 7 after id 4 misses two), not counting a jump
+  /// the server announced with a `reset` event. Zero means every reconnect resumed without a gap.
+  std::uint64_t missed = 0;
   /// A message from the server worth showing, such as a `reset` of the stream.
   std::string notice;
 };
@@ -63,8 +67,9 @@ class Board {
   const std::chrono::steady_clock::duration window_;
 
   std::mutex mutex_;
-  Snapshot current_;            // all but the history
-  std::deque<Sample> history_;  // oldest first
+  Snapshot current_;                         // all but the history
+  std::deque<Sample> history_;               // oldest first
+  std::optional<std::uint64_t> numeric_id_;  // the last id, when it was a number
 };
 
 }  // namespace dashboard

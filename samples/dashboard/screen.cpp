@@ -82,9 +82,10 @@ void Screen::draw_status(const Snapshot& snapshot, std::chrono::steady_clock::ti
   put_line(row++, "state", ssekit::to_string(snapshot.state));
   put_line(row++, "last event id",
            snapshot.last_event_id.empty() ? "(none)" : snapshot.last_event_id);
-  put_line(
-      row++, "events",
-      std::to_string(snapshot.events) + "   reconnects " + std::to_string(snapshot.reconnects));
+  put_line(row++, "events",
+           std::to_string(snapshot.events) + "   reconnects " +
+               std::to_string(snapshot.reconnects) + "   missed ids " +
+               std::to_string(snapshot.missed));
 
   // The countdown is computed here, every frame, from the deadline the state change gave.
   if (snapshot.state == ssekit::State::waiting) {
