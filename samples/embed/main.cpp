@@ -6,11 +6,11 @@
 #include <ssekit/ssekit.hpp>
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << "usage: embed URL [COUNT]\n";
+  const long count = argc > 2 ? std::atol(argv[2]) : 3;  // three events show a live stream
+  if (argc < 2 || count <= 0) {
+    std::cerr << "usage: embed URL [COUNT > 0]\n";
     return 2;
   }
-  const long count = argc > 2 ? std::atol(argv[2]) : 3;  // three events show a live stream
   constexpr std::chrono::seconds kPatience{10};  // longer than a reconnect at default backoff
 
   // Describe the stream; every other option keeps its default.
