@@ -249,7 +249,9 @@ class StreamConnection {
 
 class StreamServer {
  public:
-  StreamServer() {
+  /// Listens on 127.0.0.1, a port of the OS's choosing. Every request is answered with
+  /// `status`: 200 opens an event stream, anything else is sent with an empty body.
+  explicit StreamServer(int status = 200) : status_(status) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -303,10 +305,12 @@ class StreamServer {
         continue;
       }
       auto connection = std::make_shared<StreamConnection>(fd, std::move(*request));
-      if (!connection->send("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                            "Cache-Control: no-cache\r\nConnection: close\r\n\r\n")) {
-        continue;
-      }
+      const std::string head =
+          status_ == 200 ? "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                           "Cache-Control: no-cache\r\nConnection: close\r\n\r\n"
+                         : "HTTP/1.1 " + std::to_string(status_) +
+                               " Scripted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      if (!connection->send(head)) continue;
       {
         std::lock_guard<std::mutex> lock(mutex_);
         connections_.push_back(std::move(connection));
@@ -374,6 +378,7 @@ class StreamServer {
     return !first;
   }
 
+  int status_;
   int listen_fd_ = -1;
   int port_ = -1;
   std::atomic<bool> stopping_{false};
@@ -539,6 +544,17 @@ bool require_message(CallbackServer& callbacks, const Expected& expected) {
   CHECK(got.value("id", "") == expected.id);
   return message->value("kind", "") == expected.kind && got.value("type", "") == expected.type &&
          got.value("data", "") == expected.data && got.value("id", "") == expected.id;
+}
+
+/// The next message that is not an error: after a dropped connection the harness lets the
+/// client report an error or not.
+std::optional<Json> next_skipping_errors(CallbackServer& callbacks) {
+  constexpr int kMostErrors = 10;  // a reconnect reports one; more means a loop gone wrong
+  for (int i = 0; i < kMostErrors; ++i) {
+    auto message = callbacks.next();
+    if (!message || message->value("kind", "") != "error") return message;
+  }
+  return std::nullopt;
 }
 
 /// One harness scenario: what the stream sends, chunk by chunk, and what must come back.
@@ -763,6 +779,75 @@ TEST_CASE("A reconnect sends the ID of the last event that had one", "[contract]
   const auto second = stream.await_connection(1);
   REQUIRE(second);
   CHECK(second->request().header("Last-Event-ID") == "abc");
+}
+
+TEST_CASE("An empty id: clears the last event ID, so the reconnect sends none", "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+  StreamServer stream;
+  CallbackServer callbacks;
+  ClientUnderTest client(http, stream, callbacks, {{"initialDelayMs", 0}});
+  REQUIRE(client.status() == 201);
+
+  const auto first = stream.await_connection(0);
+  REQUIRE(first);
+  REQUIRE(first->send("id: abc\ndata: Hello\n\n"));
+  REQUIRE(first->send("id: \ndata: World\n\n"));
+  REQUIRE(require_message(callbacks, event("Hello", "message", "abc")));
+  REQUIRE(require_message(callbacks, event("World")));
+
+  first->break_connection();
+  const auto second = stream.await_connection(1);
+  REQUIRE(second);
+  CHECK_FALSE(second->request().has_header("Last-Event-ID"));
+}
+
+TEST_CASE("A partial event is dropped with the connection and the next one works", "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+  StreamServer stream;
+  CallbackServer callbacks;
+  ClientUnderTest client(http, stream, callbacks, {{"initialDelayMs", 0}});
+  REQUIRE(client.status() == 201);
+
+  const auto first = stream.await_connection(0);
+  REQUIRE(first);
+  REQUIRE(first->send("id: abc\ndata: Hello\n\nid: def\ndata: Goodbye"));
+  REQUIRE(require_message(callbacks, event("Hello", "message", "abc")));
+
+  first->break_connection();
+  const auto second = stream.await_connection(1);
+  REQUIRE(second);
+  CHECK(second->request().header("Last-Event-ID") == "abc");  // "def" was never dispatched
+  REQUIRE(second->send("data: We meet again\n\n"));
+  REQUIRE(second->send("id: ghi\ndata: World\n\n"));
+
+  const auto again = next_skipping_errors(callbacks);
+  REQUIRE(again.has_value());
+  INFO("message: " << again->dump());
+  CHECK(again->value("kind", "") == "event");
+  CHECK((*again)["event"].value("data", "") == "We meet again");
+  CHECK((*again)["event"].value("id", "") == "abc");
+  CHECK(require_message(callbacks, event("World", "message", "ghi")));
+}
+
+TEST_CASE("A 204 from the server stops the client for good", "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+  constexpr int kNoContent = 204;
+  StreamServer stream(kNoContent);
+  CallbackServer callbacks;
+  ClientUnderTest client(http, stream, callbacks, {{"initialDelayMs", 0}});
+  REQUIRE(client.status() == 201);
+
+  REQUIRE(stream.await_connection(0));
+  // With no reconnect delay, a client that retried would be back within milliseconds; a
+  // second of silence is ample proof that it stopped.
+  constexpr auto kRetryWindow = 1s;
+  CHECK_FALSE(stream.await_connection(1, kRetryWindow));
 }
 
 TEST_CASE("The request carries the method, headers, body and initial last event ID asked for",
