@@ -158,9 +158,10 @@ bool is_stream_url(std::string_view url) {
   }
 
   constexpr unsigned char kFirstVisible = 0x21;  // everything below is a space or a control
+  constexpr unsigned char kDelete = 0x7f;
   for (const char c : url) {
     const auto byte = static_cast<unsigned char>(c);
-    if (byte < kFirstVisible || byte == 0x7f) return false;
+    if (byte < kFirstVisible || byte == kDelete) return false;
   }
   const std::size_t host_end = url.find_first_of("/?#", host_start);
   return host_end != host_start && host_start < url.size();
@@ -180,7 +181,9 @@ bool read_body(int fd, const std::string& what, std::string& body, std::string& 
       return false;
     }
     if (body.size() + static_cast<std::size_t>(got) > kMaxBodyBytes) {
-      error = "--data " + what + " is larger than 16 MiB";
+      constexpr int kMebibyteShift = 20;
+      error = "--data " + what + " is larger than " +
+              std::to_string(kMaxBodyBytes >> kMebibyteShift) + " MiB";
       return false;
     }
     body.append(chunk, static_cast<std::size_t>(got));
