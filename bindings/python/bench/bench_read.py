@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import socket
 import subprocess
 import sys
@@ -153,8 +154,9 @@ def main() -> None:
         assert server.stdout is not None
         port = int(server.stdout.readline())
         blob = event_stream(args.events)
+        load = os.getloadavg()[0]
         print(f"{args.events} events, {len(blob) / args.events:.1f} bytes each, "
-              f"best of {args.repeat} runs")
+              f"best of {args.repeat} runs; {os.cpu_count()} CPUs, load average {load:.1f}")
 
         plain = best_rate(lambda: read_with_plain_python(port), args.repeat, args.events)
         native = best_rate(lambda: read_with_ssekit(port), args.repeat, args.events)

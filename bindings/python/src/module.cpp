@@ -52,6 +52,15 @@ ssekit::ClientOptions make_options(std::string url, std::string method, Headers 
   return options;
 }
 
+// The Stream inside a Python instance, or nullptr when its constructor has not run (or failed):
+// the collector may visit an instance in that state.
+Stream* stream_of(PyObject* self) {
+  auto* instance = reinterpret_cast<py::detail::instance*>(self);
+  auto holder = instance->get_value_and_holder();
+  return holder.holder_constructed() ? holder.template holder<std::unique_ptr<Stream>>().get()
+                                     : nullptr;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_ssekit, m) {
@@ -74,7 +83,23 @@ PYBIND11_MODULE(_ssekit, m) {
       "version", [] { return std::string(ssekit::version()); },
       "The version of the C++ library the module is built with.");
 
-  py::class_<Stream>(m, "Stream", "One event stream driven by the C++ client.")
+  // The stream holds Python objects (token_provider, the exception it raised) that can close a
+  // reference cycle through its owner, so the type takes part in garbage collection.
+  py::custom_type_setup collectable([](PyHeapTypeObject* heap_type) {
+    PyTypeObject* type = &heap_type->ht_type;
+    type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+    type->tp_traverse = [](PyObject* self, visitproc visit, void* arg) {
+      Py_VISIT(Py_TYPE(self));  // instances of a heap type reference it
+      auto* stream = stream_of(self);
+      return stream != nullptr ? stream->traverse(visit, arg) : 0;
+    };
+    type->tp_clear = [](PyObject* self) {
+      if (auto* stream = stream_of(self)) stream->clear_references();
+      return 0;
+    };
+  });
+
+  py::class_<Stream>(m, "Stream", "One event stream driven by the C++ client.", collectable)
       .def(py::init([](std::string url, std::string method, Headers headers, py::bytes body,
                        std::string bearer, py::object token_provider, std::string cookies,
                        std::string last_event_id, long backoff_initial_ms, long backoff_max_ms,

@@ -139,6 +139,17 @@ py::tuple Stream::close_reason() const {
   return py::make_tuple(to_string(reason.code), reason.http_status, reason.message);
 }
 
+int Stream::traverse(visitproc visit, void* arg) const {
+  Py_VISIT(token_provider_.ptr());
+  Py_VISIT(callback_error_.ptr());
+  return 0;
+}
+
+void Stream::clear_references() {
+  token_provider_ = py::none();
+  callback_error_ = py::none();
+}
+
 py::object Stream::callback_error() const {
   return callback_error_;
 }
@@ -169,6 +180,7 @@ std::string Stream::call_token_provider() {
   {
     py::gil_scoped_acquire gil;
     try {
+      if (token_provider_.is_none()) return {};  // cleared by the garbage collector
       py::object token = token_provider_();
       if (token.is_none()) return {};
       if (!PyUnicode_Check(token.ptr())) {

@@ -53,6 +53,12 @@ class Stream {
   /// The exception token_provider raised, or None.
   pybind11::object callback_error() const;
 
+  /// Garbage collector support: the Python objects this stream holds can be part of a cycle
+  /// (a token_provider that is a method of the object owning the source). traverse() reports
+  /// them; clear_references() drops them, after which the stream runs without a token provider.
+  int traverse(visitproc visit, void* arg) const;
+  void clear_references();
+
   /// For asyncio: see EventChannel::wake_fd(), arm_wake() and drain_wake().
   int wake_fd();
   bool arm_wake();

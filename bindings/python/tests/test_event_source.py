@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -216,3 +218,27 @@ def test_close_is_prompt_while_unread_events_fill_the_queue(server: SseServer) -
     source.close()
     assert time.monotonic() - started < 1.0
     assert source.next(timeout=0) is None
+
+
+def test_a_source_in_a_reference_cycle_is_collected_and_closed(server: SseServer) -> None:
+    @server.route("/cycle")
+    def cycle(exchange: Exchange) -> None:
+        exchange.start_stream()
+        exchange.send(b"data: hi\n\n")
+        exchange.hold()
+
+    class Dashboard:
+        """Owns a source whose token_provider is one of its methods: a cycle through C++."""
+
+        def __init__(self, url: str) -> None:
+            self.source = ssekit.EventSource(url, token_provider=self.token)
+
+        def token(self) -> str:
+            return "t"
+
+    dashboard = Dashboard(server.url("/cycle"))
+    assert dashboard.source.next(timeout=WAIT) == ssekit.Event(data="hi")
+    gone = weakref.ref(dashboard)
+    del dashboard
+    gc.collect()
+    assert gone() is None
