@@ -17,7 +17,8 @@ using Json = nlohmann::json;
 /// last-event-id (ClientOptions::last_event_id), read-timeout (idle_timeout), restart (a new
 /// client at the last event ID), server-directed-shutdown-request (204 stops the client),
 /// event-type-listeners (accepted; every type arrives anyway), bom (the parser strips one BOM
-/// however it is split), payload-size-stress-testable (events up to 16 MiB pass).
+/// however it is split), payload-size-stress-testable (events up to 16 MiB pass), 204 (the
+/// harness's own name for "a 204 stops reconnecting", which it tests under that capability).
 const char* const kCapabilities[] = {
     "comments",
     "headers",
@@ -30,6 +31,7 @@ const char* const kCapabilities[] = {
     "event-type-listeners",
     "bom",
     "payload-size-stress-testable",
+    "204",
 };
 
 /// Worker threads answering the harness. Each keep-alive connection of the harness holds one

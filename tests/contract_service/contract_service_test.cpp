@@ -250,8 +250,10 @@ class StreamConnection {
 class StreamServer {
  public:
   /// Listens on 127.0.0.1, a port of the OS's choosing. Every request is answered with
-  /// `status`: 200 opens an event stream, anything else is sent with an empty body.
-  explicit StreamServer(int status = 200) : status_(status) {
+  /// `status`: 200 opens an event stream, anything else is sent with an empty body and, when
+  /// `location` is set, that Location header (empty included).
+  explicit StreamServer(int status = 200, std::optional<std::string> location = std::nullopt)
+      : status_(status), location_(std::move(location)) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -305,11 +307,12 @@ class StreamServer {
         continue;
       }
       auto connection = std::make_shared<StreamConnection>(fd, std::move(*request));
-      const std::string head =
-          status_ == 200 ? "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                           "Cache-Control: no-cache\r\nConnection: close\r\n\r\n"
-                         : "HTTP/1.1 " + std::to_string(status_) +
-                               " Scripted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      const std::string head = status_ == 200
+                                   ? "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                     "Cache-Control: no-cache\r\nConnection: close\r\n\r\n"
+                                   : "HTTP/1.1 " + std::to_string(status_) + " Scripted\r\n" +
+                                         (location_ ? "Location: " + *location_ + "\r\n" : "") +
+                                         "Content-Length: 0\r\nConnection: close\r\n\r\n";
       if (!connection->send(head)) continue;
       {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -379,6 +382,7 @@ class StreamServer {
   }
 
   int status_;
+  std::optional<std::string> location_;
   int listen_fd_ = -1;
   int port_ = -1;
   std::atomic<bool> stopping_{false};
@@ -644,6 +648,9 @@ TEST_CASE("Basic parsing scenarios reach the callback as the harness expects", "
       {
           {"one-line message in one chunk", {"data: Hello\n\n"}, {event("Hello")}},
           {"one-line message in two chunks", {"data: Hel", "lo\n\n"}, {event("Hello")}},
+          {"two messages over three chunks, the middle one shared",
+           {"data: Hello\n", "\ndata: World", "\n\n"},
+           {event("Hello"), event("World")}},
           {"two one-line messages in one chunk",
            {"data: Hello\n\ndata: World\n\n"},
            {event("Hello"), event("World")}},
@@ -848,6 +855,39 @@ TEST_CASE("A 204 from the server stops the client for good", "[contract]") {
   // second of silence is ample proof that it stopped.
   constexpr auto kRetryWindow = 1s;
   CHECK_FALSE(stream.await_connection(1, kRetryWindow));
+}
+
+TEST_CASE("Redirects are followed, and one without a Location is reported", "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+
+  for (const int status : {301, 307}) {
+    INFO("status: " << status);
+    StreamServer target;
+    StreamServer redirect(status, target.url());
+    CallbackServer callbacks;
+    ClientUnderTest client(http, redirect, callbacks);
+    REQUIRE(client.status() == 201);
+    CHECK(redirect.await_connection(0));
+    const auto connection = target.await_connection(0);
+    REQUIRE(connection);
+    REQUIRE(connection->send("data: hello\n\n"));
+    CHECK(require_message(callbacks, event("hello")));
+
+    for (const std::optional<std::string>& location :
+         {std::optional<std::string>(""), std::optional<std::string>()}) {
+      INFO("Location: " << (location ? "empty" : "missing"));
+      StreamServer nowhere(status, location);
+      CallbackServer errors;
+      ClientUnderTest lost(http, nowhere, errors);
+      REQUIRE(lost.status() == 201);
+      const auto message = errors.next();
+      REQUIRE(message.has_value());
+      INFO("message: " << message->dump());
+      CHECK(message->value("kind", "") == "error");
+    }
+  }
 }
 
 TEST_CASE("The request carries the method, headers, body and initial last event ID asked for",
