@@ -390,6 +390,8 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
     request.method = current_method;
     request.body = send_body ? &options.body : nullptr;
     request.headers = request_headers(same_origin);
+    request.expect_http2 = options.http_version == HttpVersion::http2 ||
+                           core().http2_origins().count(detail::origin_of(current_url)) != 0;
 
     opened = false;
     redirect_pending = false;
@@ -458,6 +460,7 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
   bool open_stream() {
     opened = true;
     opened_at = now();
+    if (transport.negotiated_http2()) core().http2_origins().insert(detail::origin_of(current_url));
     reauth_tried = false;
     connects.fetch_add(1, std::memory_order_relaxed);
     if (!enter(State::open)) return false;
@@ -681,7 +684,7 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
     }
     ++attempt;
 
-    if (policy.max_attempts && attempt > *policy.max_attempts) {
+    if (policy.max_attempts && attempt >= *policy.max_attempts) {
       finish(Error{
           ErrorCode::retries_exhausted, why.http_status, why.transport_code,
           "gave up after " + std::to_string(attempt) + " failed attempts; last: " + why.message});

@@ -19,8 +19,10 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -80,8 +82,12 @@ class LoopCore {
   /// Calls curl_easy_pause on the loop thread, marked as a libcurl call.
   void pause(CURL* easy, int bitmask);
 
-  /// Streams currently in the multi handle (for tests and diagnostics).
-  std::size_t transfer_count() const noexcept { return transfers_; }
+  /// Origins (scheme://host:port) seen answering over HTTP/2: later streams to them wait for
+  /// and share that connection. Loop thread only.
+  std::unordered_set<std::string>& http2_origins() noexcept { return http2_origins_; }
+
+  /// Transfers currently in the multi handle. Any thread (for tests and diagnostics).
+  std::size_t transfer_count() const noexcept { return transfers_.load(); }
 
  private:
   struct CurlCall;  // marks the extent of a libcurl call
@@ -113,12 +119,13 @@ class LoopCore {
   // Loop thread only.
   int in_curl_ = 0;
   int running_ = 0;
-  std::size_t transfers_ = 0;
+  std::atomic<std::size_t> transfers_{0};
   bool curl_timer_armed_ = false;
   Clock::time_point curl_deadline_{};
   TimerId next_timer_id_ = 1;
   std::map<std::pair<Clock::time_point, TimerId>, Task> timers_;
   std::unordered_map<TimerId, Clock::time_point> timer_deadlines_;
+  std::unordered_set<std::string> http2_origins_;
 };
 
 /// Initialises libcurl once per process (curl_global_init is not to be raced).

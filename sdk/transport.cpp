@@ -86,7 +86,6 @@ Error Transport::configure(const ClientOptions& options) {
   set(CURLOPT_TCP_KEEPIDLE, kKeepAliveIdleSeconds);
   set(CURLOPT_TCP_KEEPINTVL, kKeepAliveIntervalSeconds);
   set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
-  set(CURLOPT_PIPEWAIT, 1L);  // wait to multiplex on an HTTP/2 connection rather than open another
   set(CURLOPT_HTTP_VERSION, curl_http_version(options.http_version));
 
   set(CURLOPT_SSL_VERIFYPEER, options.tls.verify ? 1L : 0L);
@@ -126,6 +125,10 @@ Error Transport::prepare(const RequestSpec& request) {
   // A large body must not wait a second for "100 Continue" from servers that never send it.
   headers_ = curl_slist_append(headers_, "Expect:");
 
+  // Wait for a connection that is still being set up rather than open another, only when it
+  // will multiplex: with the multi_socket API libcurl revisits waiting transfers only when a
+  // connection is freed, which a long-lived HTTP/1.1 stream never is.
+  curl_easy_setopt(easy_, CURLOPT_PIPEWAIT, request.expect_http2 ? 1L : 0L);
   curl_easy_setopt(easy_, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
   if (request.body != nullptr) {
@@ -140,6 +143,12 @@ Error Transport::prepare(const RequestSpec& request) {
                      request.method == "GET" ? nullptr : std::string(request.method).c_str());
   }
   return {};
+}
+
+bool Transport::negotiated_http2() const {
+  long version = 0;
+  curl_easy_getinfo(easy_, CURLINFO_HTTP_VERSION, &version);
+  return version == CURL_HTTP_VERSION_2_0;
 }
 
 std::string Transport::redirect_url() const {

@@ -47,6 +47,7 @@ struct RequestSpec {
   std::string_view method = "GET";
   const std::string* body = nullptr;  ///< Not sent when null; must outlive the transfer.
   std::vector<Header> headers;        ///< Complete list, credentials included (or not).
+  bool expect_http2 = false;          ///< The origin speaks HTTP/2: share its connection.
 };
 
 class Transport {
@@ -69,6 +70,9 @@ class Transport {
 
   /// The absolute URL a redirect response pointed to, or "" (valid after the transfer).
   std::string redirect_url() const;
+
+  /// True when the current response came over HTTP/2.
+  bool negotiated_http2() const;
 
   /// libcurl's own description of the last failure (its error buffer), or "".
   std::string_view error_detail() const noexcept { return error_buffer_; }

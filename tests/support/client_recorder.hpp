@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ssekit/client.hpp"
@@ -92,6 +93,17 @@ class Recorder {
   std::vector<Error> errors_;
   int opens_ = 0;
 };
+
+/// Polls `ready` (a condition the recorder is not told about) until it holds. False on timeout.
+inline bool poll_until(const std::function<bool()>& ready,
+                       std::chrono::milliseconds limit = Recorder::kDeadline) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!ready()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
 
 /// A random source that always draws `value`: 0 gives the jitter factor 0.7, 1 gives 1.0.
 inline RandomSource fixed_random(double value) {

@@ -1,5 +1,7 @@
 #include "support/sse_test_server.hpp"
 
+#include <sys/socket.h>
+
 #include <memory>
 #include <stdexcept>
 
@@ -18,7 +20,7 @@ std::string RecordedRequest::header(const std::string& name) const {
 }
 
 bool StreamWriter::write(std::string_view bytes) {
-  if (server_.stopping()) return false;
+  if (owner_.stopping()) return false;
   return sink_.write(bytes.data(), bytes.size());
 }
 
@@ -31,36 +33,57 @@ bool StreamWriter::write_bytewise(std::string_view bytes, std::chrono::milliseco
 }
 
 bool StreamWriter::pause(std::chrono::milliseconds duration) {
-  std::unique_lock<std::mutex> lock(server_.mutex_);
-  const auto generation = server_.release_generation_;
-  return !server_.changed_.wait_for(lock, duration, [&] {
-    return server_.stopping() || server_.release_generation_ != generation;
+  std::unique_lock<std::mutex> lock(owner_.mutex_);
+  const auto generation = owner_.release_generation_;
+  return !owner_.changed_.wait_for(lock, duration, [&] {
+    return owner_.stopping() || owner_.release_generation_ != generation;
   });
 }
 
 void StreamWriter::stall() {
-  std::unique_lock<std::mutex> lock(server_.mutex_);
-  const auto generation = server_.release_generation_;
-  server_.changed_.wait(
-      lock, [&] { return server_.stopping() || server_.release_generation_ != generation; });
+  std::unique_lock<std::mutex> lock(owner_.mutex_);
+  const auto generation = owner_.release_generation_;
+  owner_.changed_.wait(
+      lock, [&] { return owner_.stopping() || owner_.release_generation_ != generation; });
 }
 
 bool StreamWriter::wait_until(const std::function<bool()>& ready, std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!ready()) {
-    if (server_.stopping() || std::chrono::steady_clock::now() >= deadline) return false;
+    if (owner_.stopping() || std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(kPollInterval);
   }
   return true;
 }
 
-SseTestServer::SseTestServer(int threads) {
-  server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server_.set_tcp_nodelay(true);  // each chunk leaves at once: tests control the framing
+SseTestServer::SseTestServer(int threads) : server_(std::make_unique<httplib::Server>()) {
+  serve(threads);
+}
 
-  port_ = server_.bind_to_any_port("127.0.0.1");
+SseTestServer::SseTestServer(const std::string& cert_file, const std::string& key_file, int threads)
+    : server_(std::make_unique<httplib::SSLServer>(cert_file.c_str(), key_file.c_str())),
+      scheme_("https") {
+  if (!server_->is_valid()) throw std::runtime_error("SseTestServer: bad certificate or key");
+  serve(threads);
+}
+
+void SseTestServer::serve(int threads) {
+  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server_->set_tcp_nodelay(true);  // each chunk leaves at once: tests control the framing
+  socket_t listener = INVALID_SOCKET;
+  server_->set_socket_options([&listener](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listener = sock;
+  });
+  port_ = server_->bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("SseTestServer: cannot bind 127.0.0.1");
-  thread_ = std::thread([this] { server_.listen_after_bind(); });
+  // httplib listens with a backlog of 5: a test connecting a hundred streams at once would see
+  // handshakes dropped and retried seconds later. Listening again only widens the queue.
+  if (listener != INVALID_SOCKET) ::listen(listener, SOMAXCONN);
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // stop() before the accept loop runs would be lost and the destructor would wait forever.
+  while (!server_->is_running())
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 SseTestServer::~SseTestServer() {
@@ -69,16 +92,16 @@ SseTestServer::~SseTestServer() {
     stopping_ = true;
   }
   changed_.notify_all();
-  server_.stop();
+  server_->stop();
   if (thread_.joinable()) thread_.join();
 }
 
 std::string SseTestServer::url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + path;
+  return scheme_ + "://127.0.0.1:" + std::to_string(port_) + path;
 }
 
 std::string SseTestServer::localhost_url(const std::string& path) const {
-  return "http://localhost:" + std::to_string(port_) + path;
+  return scheme_ + "://localhost:" + std::to_string(port_) + path;
 }
 
 void SseTestServer::handle(const std::string& path, Handler handler) {
@@ -105,12 +128,12 @@ void SseTestServer::handle(const std::string& path, Handler handler) {
     if (std::string_view(".^$|()[]{}*+?\\").find(c) != std::string_view::npos) pattern += '\\';
     pattern += c;
   }
-  server_.Get(pattern, serve);
-  server_.Post(pattern, serve);
-  server_.Put(pattern, serve);
-  server_.Patch(pattern, serve);
-  server_.Delete(pattern, serve);
-  server_.Options(pattern, serve);
+  server_->Get(pattern, serve);
+  server_->Post(pattern, serve);
+  server_->Put(pattern, serve);
+  server_->Patch(pattern, serve);
+  server_->Delete(pattern, serve);
+  server_->Options(pattern, serve);
 }
 
 void SseTestServer::stream(httplib::Response& response, Script script,

@@ -26,6 +26,7 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -68,9 +69,9 @@ class StreamWriter {
 
  private:
   friend class SseTestServer;
-  StreamWriter(httplib::DataSink& sink, SseTestServer& server) : sink_(sink), server_(server) {}
+  StreamWriter(httplib::DataSink& sink, SseTestServer& owner) : sink_(sink), owner_(owner) {}
   httplib::DataSink& sink_;
-  SseTestServer& server_;
+  SseTestServer& owner_;
 };
 
 class SseTestServer {
@@ -78,8 +79,10 @@ class SseTestServer {
   using Handler = std::function<void(const RecordedRequest&, httplib::Response&)>;
   using Script = std::function<void(StreamWriter&)>;
 
-  /// Binds 127.0.0.1:0 and starts serving with `threads` worker threads.
+  /// Binds 127.0.0.1:0 and starts serving plain HTTP with `threads` worker threads.
   explicit SseTestServer(int threads = 16);
+  /// The same over TLS with the PEM certificate and key in these files (url() says https).
+  SseTestServer(const std::string& cert_file, const std::string& key_file, int threads = 16);
   /// Releases every stall and stops the server, joining its threads.
   ~SseTestServer();
 
@@ -87,7 +90,7 @@ class SseTestServer {
   SseTestServer& operator=(const SseTestServer&) = delete;
 
   int port() const noexcept { return port_; }
-  /// "http://127.0.0.1:<port><path>".
+  /// "http://127.0.0.1:<port><path>" (https for a TLS server).
   std::string url(const std::string& path) const;
   /// The same server under the host name "localhost": another origin for redirect tests.
   std::string localhost_url(const std::string& path) const;
@@ -114,7 +117,10 @@ class SseTestServer {
  private:
   friend class StreamWriter;
 
-  httplib::Server server_;
+  void serve(int threads);
+
+  std::unique_ptr<httplib::Server> server_;
+  std::string scheme_ = "http";
   std::thread thread_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
