@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "bench_process.hpp"
+#include "ssekit/backoff.hpp"
 #include "ssekit/client.hpp"
 #include "ssekit/loop.hpp"
 
@@ -55,7 +56,9 @@ struct Settings {
 
 struct Round {
   bool ok = false;
-  std::vector<double> attempts;  // seconds after the kill
+  std::vector<double> attempts;          // seconds after the kill
+  double first_drop = 0, last_drop = 0;  // when the clients noticed, seconds after the kill
+  double cpu_seconds = 0;                // this process, from the kill until all were back
   double all_back_seconds = 0;
   std::size_t returned = 0;
 };
@@ -65,6 +68,7 @@ struct Tally {
   std::condition_variable changed;
   std::size_t opens = 0;
   std::vector<Clock::time_point> attempts;
+  std::vector<Clock::time_point> drops;  // first `waiting` of each outage: the drop noticed
   Clock::time_point last_open{};
 };
 
@@ -111,6 +115,8 @@ Round run_round(const Settings& settings, bool pinned) {
       std::lock_guard<std::mutex> lock(tally.mutex);
       if (change.state == ssekit::State::connecting && change.attempt > 0) {
         tally.attempts.push_back(now);
+      } else if (change.state == ssekit::State::waiting && change.attempt == 1) {
+        tally.drops.push_back(now);
       } else if (change.state == ssekit::State::open) {
         ++tally.opens;
         tally.last_open = now;
@@ -131,11 +137,13 @@ Round run_round(const Settings& settings, bool pinned) {
   {
     std::lock_guard<std::mutex> lock(tally.mutex);
     tally.attempts.clear();  // none is expected before the kill; the storm starts there
+    tally.drops.clear();
   }
 
   // The outage. Sleeping here is the experiment (the server is down this long), not a wait
   // for something to happen.
   const auto killed_at = Clock::now();
+  const auto cpu_at_kill = ssekit::bench::process_cpu_time();
   server->kill_now();
   std::this_thread::sleep_for(settings.downtime);
   int restarted_port = 0;
@@ -143,6 +151,8 @@ Round run_round(const Settings& settings, bool pinned) {
   if (!server || restarted_port != port) return round;
 
   round.ok = wait_for_opens(tally, 2 * settings.clients);
+  round.cpu_seconds =
+      std::chrono::duration<double>(ssekit::bench::process_cpu_time() - cpu_at_kill).count();
   clients.clear();
   server->kill_now();
 
@@ -151,6 +161,11 @@ Round run_round(const Settings& settings, bool pinned) {
   round.all_back_seconds = std::chrono::duration<double>(tally.last_open - killed_at).count();
   for (const auto at : tally.attempts) {
     round.attempts.push_back(std::chrono::duration<double>(at - killed_at).count());
+  }
+  if (!tally.drops.empty()) {
+    const auto [first, last] = std::minmax_element(tally.drops.begin(), tally.drops.end());
+    round.first_drop = std::chrono::duration<double>(*first - killed_at).count();
+    round.last_drop = std::chrono::duration<double>(*last - killed_at).count();
   }
   round.ok = round.ok && !round.attempts.empty();
   return round;
@@ -174,6 +189,20 @@ std::size_t peak(const std::map<long, std::size_t>& bins) {
 std::string bar(std::size_t count, std::size_t scale) {
   const auto width = scale == 0 ? 0 : static_cast<int>(count * kBarWidth / scale);
   return std::string(static_cast<std::size_t>(width), '#');
+}
+
+// The first wave as the policy alone shapes it, every client dropped at the same instant:
+// each one's first delay from backoff_delay() with the default random source, or pinned to 1.0.
+std::vector<double> model_first_wave(const Settings& settings, bool pinned) {
+  ssekit::ReconnectPolicy policy;
+  policy.initial = settings.initial;
+  const ssekit::RandomSource random = ssekit::default_random_source();
+  std::vector<double> attempts;
+  for (std::size_t i = 0; i < settings.clients; ++i) {
+    const auto delay = ssekit::backoff_delay(policy, 0, pinned ? 1.0 : random());
+    attempts.push_back(std::chrono::duration<double>(delay).count());
+  }
+  return attempts;
 }
 
 void print_report(const Settings& settings, const Round& jittered, const Round& pinned) {
@@ -211,6 +240,16 @@ void print_report(const Settings& settings, const Round& jittered, const Round& 
   std::printf("%-28s %12zu %12zu\n", "clients back", jittered.returned, pinned.returned);
   std::printf("%-28s %12.2f %12.2f\n", "all back after (s)", jittered.all_back_seconds,
               pinned.all_back_seconds);
+  std::printf("%-28s %5.2f - %4.2f %5.2f - %4.2f\n", "drop noticed (s)", jittered.first_drop,
+              jittered.last_drop, pinned.first_drop, pinned.last_drop);
+  std::printf("%-28s %12zu %12zu\n", "model: first wave peak",
+              peak(histogram(model_first_wave(settings, false))),
+              peak(histogram(model_first_wave(settings, true))));
+  std::printf("%-28s %12.0f %12.0f\n", "client CPU per attempt (us)",
+              1e6 * jittered.cpu_seconds /
+                  static_cast<double>(std::max<std::size_t>(jittered.attempts.size(), 1)),
+              1e6 * pinned.cpu_seconds /
+                  static_cast<double>(std::max<std::size_t>(pinned.attempts.size(), 1)));
   if (jittered_peak > 0) {
     std::printf("peak without jitter / peak with jitter: %.2f\n",
                 static_cast<double>(pinned_peak) / static_cast<double>(jittered_peak));
