@@ -10,7 +10,7 @@ import os
 import ssl
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional
@@ -94,6 +94,9 @@ class Exchange(BaseHTTPRequestHandler):
         self.end_headers()
 
 
+Route = Callable[[Exchange], None]
+
+
 class SseServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -112,10 +115,10 @@ class SseServer(ThreadingHTTPServer):
     def url(self, path: str) -> str:
         return self.base + path
 
-    def route(self, path: str) -> Callable[[Callable[[Exchange], None]], Callable[[Exchange], None]]:
+    def route(self, path: str) -> Callable[[Route], Route]:
         """Decorator: the function serves `path`."""
 
-        def register(handler: Callable[[Exchange], None]) -> Callable[[Exchange], None]:
+        def register(handler: Route) -> Route:
             self.routes[path] = handler
             return handler
 
@@ -127,19 +130,12 @@ class SseServer(ThreadingHTTPServer):
             self._seen.notify_all()
 
     def requests_to(self, path: str) -> List[SeenRequest]:
+        """The requests to `path` so far, in arrival order."""
         with self._seen:
-            return [r for r in self.requests if r.path.split("?", 1)[0] == path]
+            return self._requests_to(path)
 
-    def wait_for_requests(self, path: str, count: int = 1, timeout: float = WAIT) -> List[SeenRequest]:
-        """Waits until `path` has been requested `count` times; fails the test otherwise."""
-        deadline = time.monotonic() + timeout
-        with self._seen:
-            while len(seen := [r for r in self.requests if r.path.split("?", 1)[0] == path]) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    pytest.fail(f"{path} requested {len(seen)} times, expected {count}")
-                self._seen.wait(left)
-            return seen
+    def _requests_to(self, path: str) -> List[SeenRequest]:
+        return [r for r in self.requests if r.path.split("?", 1)[0] == path]
 
 
 def _serve(server: SseServer) -> Iterator[SseServer]:
