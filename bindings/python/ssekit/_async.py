@@ -77,9 +77,8 @@ class AsyncEventSource(_SourceBase):
 
     async def _next_event(self) -> Optional[Event]:
         while True:
-            if self._pending and not self._closed:
-                event = self._pending.popleft()
-                self._last_event = event
+            event = self._pop_pending()
+            if event is not None:
                 return event
             if self._closed:
                 self._detach()

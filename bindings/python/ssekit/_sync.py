@@ -102,10 +102,20 @@ class _SourceBase:
         if batch is None:
             self._finish()
             return None
-        if not batch or self._closed:
+        if not batch:
             return None
         self._pending.extend(batch)
-        event = self._pending.popleft()
+        return self._pop_pending()
+
+    def _pop_pending(self) -> Optional[Event]:
+        """The oldest event taken from the stream and not yet returned; None when there is none
+        or the source is closed. Safe against close() emptying the queue on another thread."""
+        try:
+            event = self._pending.popleft()
+        except IndexError:
+            return None
+        if self._closed:
+            return None
         self._last_event = event
         return event
 
@@ -174,23 +184,22 @@ class EventSource(_SourceBase):
         """
         pending = self._pending
         while True:
-            while pending:
-                if self._closed:
-                    return
+            # popleft() and IndexError rather than a test first: close() on another thread may
+            # empty the queue between the test and the pop.
+            try:
                 event = pending.popleft()
-                self._last_event = event
+            except IndexError:
+                event = self.next()
+                if event is None:
+                    return
                 yield event
-            event = self.next()
-            if event is None:
+                continue
+            if self._closed:
                 return
+            self._last_event = event
             yield event
 
     def __next__(self) -> Event:
-        pending = self._pending
-        if pending and not self._closed:
-            event = pending.popleft()
-            self._last_event = event
-            return event
         event = self.next()
         if event is None:
             raise StopIteration
@@ -203,10 +212,7 @@ class EventSource(_SourceBase):
         Raises a subclass of ``ssekit.Error`` when the stream failed.
         """
         timeout = wait_seconds(timeout)
-        if self._pending and not self._closed:
-            event = self._pending.popleft()
-            self._last_event = event
+        event = self._pop_pending()
+        if event is not None or self._closed:
             return event
-        if self._closed:
-            return None
         return self._take_from(self._stream.take(timeout))
