@@ -34,6 +34,12 @@ StreamSettings stream_settings_of(const Config& config) {
   return settings;
 }
 
+QueueLimits queue_limits_of(const Config& config) {
+  QueueLimits limits;
+  limits.max_events = config.client_queue;
+  return limits;
+}
+
 void send_unavailable(httplib::Response& res, const std::string& reason) {
   res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
   send_error(res, 503, reason);
@@ -82,6 +88,7 @@ Bridge::Bridge(const Config& config, std::unique_ptr<Store> store, Metrics& metr
       slots_(config.max_clients),
       stream_settings_(stream_settings_of(config)),
       store_(std::move(store)),
+      live_writer_(metrics, config.heartbeat, queue_limits_of(config)),
       demo_(config.demo_interval),
       faults_(slots_) {
   if (!config_.auth_secret.empty()) {
@@ -144,6 +151,11 @@ bool Bridge::bind(std::string& error) {
             (errno != 0 ? std::string(": ") + std::strerror(errno) : std::string());
     return false;
   }
+  if (!live_writer_.start()) {
+    error = std::string("cannot start the writer thread: ") + std::strerror(errno);
+    return false;
+  }
+  stream_settings_.live_writer = &live_writer_;
   demo_.start();
   return true;
 }
@@ -166,6 +178,7 @@ void Bridge::stop() {
   faults_.stop();
   demo_.stop();
   store_->stop();
+  live_writer_.stop();
   server_.stop();
 }
 
@@ -231,8 +244,10 @@ void Bridge::open_stream(const httplib::Request& req, httplib::Response& res, St
     log_debug("stream opened for " + peer_of(req) + " (" + std::to_string(slots_.in_use()) +
               " open)");
   }
+  const int socket =
+      find_connection_socket(req.remote_addr, req.remote_port, req.local_addr, req.local_port);
   serve_stream(res, store, std::move(channels), std::move(*start.value), std::move(*slot),
-               stream_settings_, metrics_);
+               stream_settings_, metrics_, socket);
 }
 
 void Bridge::post_events(const httplib::Request& req, httplib::Response& res,

@@ -57,6 +57,7 @@ class Bridge {
   StreamSettings stream_settings_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Authenticator> auth_;  // null without a secret
+  LiveWriter live_writer_;
   DemoTicker demo_;
   Faults faults_;
   httplib::Server server_;

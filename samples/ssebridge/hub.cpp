@@ -11,6 +11,38 @@ Subscription::Wake Subscription::wait(std::vector<EventPtr>& out,
                                       std::chrono::steady_clock::time_point deadline) {
   std::unique_lock<std::mutex> lock(mutex_);
   wake_.wait_until(lock, deadline, [&] { return !queue_.empty() || dropped_ || closed_; });
+  return take_locked(out);
+}
+
+Subscription::Wake Subscription::take(std::vector<EventPtr>& out) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return take_locked(out);
+}
+
+void Subscription::set_ready_callback(std::function<void()> on_ready) {
+  bool ready = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    on_ready_ = on_ready;
+    ready = !queue_.empty() || dropped_ || closed_;
+  }
+  if (ready && on_ready) on_ready();
+}
+
+void Subscription::notify() {
+  std::function<void()> on_ready;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    on_ready = on_ready_;
+  }
+  if (on_ready) {
+    on_ready();
+  } else {
+    wake_.notify_one();
+  }
+}
+
+Subscription::Wake Subscription::take_locked(std::vector<EventPtr>& out) {
   if (!queue_.empty()) {
     out.insert(out.end(), std::make_move_iterator(queue_.begin()),
                std::make_move_iterator(queue_.end()));
@@ -40,7 +72,7 @@ bool Subscription::offer(const EventPtr& event) {
       accepted = true;
     }
   }
-  wake_.notify_one();
+  notify();
   return accepted;
 }
 
@@ -49,7 +81,7 @@ void Subscription::close() {
     std::lock_guard<std::mutex> lock(mutex_);
     closed_ = true;
   }
-  wake_.notify_one();
+  notify();
 }
 
 Hub::Hub(QueueLimits limits) : limits_(limits) {}

@@ -53,6 +53,14 @@ class Subscription {
   /// before a drop or close is reported.
   Wake wait(std::vector<EventPtr>& out, std::chrono::steady_clock::time_point deadline);
 
+  /// Like wait(), without waiting: Wake::timeout when there is nothing to report.
+  Wake take(std::vector<EventPtr>& out);
+
+  /// Calls `on_ready` (outside the subscription's lock) whenever an event is queued or the
+  /// subscription is dropped or closed, instead of waking a waiter; calls it once at once if
+  /// there is something to take already. For a writer that serves many subscriptions.
+  void set_ready_callback(std::function<void()> on_ready);
+
   const std::vector<std::string>& channels() const { return channels_; }
 
   /// "127.0.0.1:53412", for log lines.
@@ -64,6 +72,9 @@ class Subscription {
   /// Queues `event`. False, and the subscription dropped, when the queue is full.
   bool offer(const EventPtr& event);
   void close();
+  /// Wakes the waiter, or calls the ready callback.
+  void notify();
+  Wake take_locked(std::vector<EventPtr>& out);
 
   const std::vector<std::string> channels_;
   const QueueLimits limits_;
@@ -71,6 +82,7 @@ class Subscription {
 
   std::mutex mutex_;
   std::condition_variable wake_;
+  std::function<void()> on_ready_;
   std::deque<EventPtr> queue_;
   size_t queued_bytes_ = 0;
   bool dropped_ = false;

@@ -29,8 +29,9 @@ struct StreamState {
   enum class Phase { open, reset, replay, live };
 
   StreamState(Store& s, std::vector<std::string> c, StreamStart st, ClientSlots::Slot sl,
-              const StreamSettings& se, Metrics& m)
-      : store(s),
+              const StreamSettings& se, Metrics& m, int fd)
+      : socket(fd),
+        store(s),
         channels(std::move(c)),
         start(std::move(st)),
         slot(std::move(sl)),
@@ -43,6 +44,7 @@ struct StreamState {
   StreamState(const StreamState&) = delete;
   StreamState& operator=(const StreamState&) = delete;
 
+  const int socket;
   Store& store;
   const std::vector<std::string> channels;
   const StreamStart start;
@@ -129,6 +131,12 @@ bool replay_step(StreamState& s) {
 
 // Waits for events, the next heartbeat or the next liveness check, whichever comes first.
 bool live_step(StreamState& s, httplib::DataSink& sink) {
+  if (s.settings.live_writer != nullptr && s.socket >= 0) {
+    // The writer thread serves the stream from here on; once it lets go, the connection is
+    // closed (a clean end would put it in cpp-httplib's keep-alive wait).
+    s.settings.live_writer->run(s.socket, s.start.subscribed.subscription, s.last_sent);
+    return false;
+  }
   const auto now = Clock::now();
   auto deadline = now + s.settings.liveness_check;
   if (s.settings.heartbeat.count() > 0) {
@@ -178,9 +186,9 @@ bool step(StreamState& s, httplib::DataSink& sink) {
 
 void serve_stream(httplib::Response& res, Store& store, std::vector<std::string> channels,
                   StreamStart start, ClientSlots::Slot slot, const StreamSettings& settings,
-                  Metrics& metrics) {
+                  Metrics& metrics, int socket) {
   auto state = std::make_shared<StreamState>(store, std::move(channels), std::move(start),
-                                             std::move(slot), settings, metrics);
+                                             std::move(slot), settings, metrics, socket);
   set_stream_headers(res);
   res.set_chunked_content_provider(
       "text/event-stream",

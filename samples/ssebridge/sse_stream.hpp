@@ -17,6 +17,7 @@
 
 #include <httplib.h>
 
+#include "live_writer.hpp"
 #include "metrics.hpp"
 #include "store.hpp"
 
@@ -65,15 +66,19 @@ struct StreamSettings {
   std::chrono::milliseconds liveness_check{1000};
   /// Events read from the store per replay step. Default 500.
   size_t replay_page = 500;
+  /// Writes the live part of streams whose socket is known; null: each stream's own thread
+  /// writes (and checks its client every liveness_check).
+  LiveWriter* live_writer = nullptr;
 };
 
 /// The headers every event stream answers with: no caching, no proxy buffering.
 void set_stream_headers(httplib::Response& res);
 
 /// Turns `res` into the SSE stream of `channels` from `store`, resuming as `start` says. The
-/// stream keeps `slot` and the subscription until it ends.
+/// stream keeps `slot` and the subscription until it ends. `socket` is the connection's
+/// descriptor when known (-1 if not): the live part is then handed to settings.live_writer.
 void serve_stream(httplib::Response& res, Store& store, std::vector<std::string> channels,
                   StreamStart start, ClientSlots::Slot slot, const StreamSettings& settings,
-                  Metrics& metrics);
+                  Metrics& metrics, int socket);
 
 }  // namespace ssebridge

@@ -48,6 +48,7 @@ class BridgeProcess {
   BridgeProcess& operator=(const BridgeProcess&) = delete;
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
 
   /// Waits until a log line containing `text` appears; false after `timeout`.
   bool wait_for_log(const std::string& text, std::chrono::milliseconds timeout);
