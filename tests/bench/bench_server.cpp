@@ -108,6 +108,11 @@ ThroughputServer::ThroughputServer(std::vector<EventStream> streams)
                 });
   }
 
+  // An empty stream: what a reader costs before its first byte (curl's process start, say).
+  server_.Get("/empty", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content("", kEventStreamType);
+  });
+
   port_ = server_.bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("the bench server cannot bind 127.0.0.1");
   thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -129,6 +134,10 @@ ThroughputServer::~ThroughputServer() {
 std::string ThroughputServer::url(const std::string& stream, Chunking chunking) const {
   return "http://127.0.0.1:" + std::to_string(port_) + "/" + stream +
          (chunking == Chunking::block_64k ? "/64k" : "/event");
+}
+
+std::string ThroughputServer::empty_url() const {
+  return "http://127.0.0.1:" + std::to_string(port_) + "/empty";
 }
 
 }  // namespace ssekit::bench

@@ -39,7 +39,8 @@ enum class Chunking {
 };
 
 /// A cpp-httplib server on 127.0.0.1 (port chosen by the OS) serving each stream at
-/// /<name>/64k and /<name>/event. Runs on its own thread until destroyed.
+/// /<name>/64k and /<name>/event, and an empty one at /empty. Runs on its own thread until
+/// destroyed.
 class ThroughputServer {
  public:
   explicit ThroughputServer(std::vector<EventStream> streams);
@@ -50,6 +51,9 @@ class ThroughputServer {
 
   /// http://127.0.0.1:<port>/<stream>/<64k|event>
   std::string url(const std::string& stream, Chunking chunking) const;
+
+  /// http://127.0.0.1:<port>/empty: a stream without a byte.
+  std::string empty_url() const;
 
   const std::vector<EventStream>& streams() const { return streams_; }
 
