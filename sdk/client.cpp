@@ -907,8 +907,14 @@ std::optional<Event> Client::next(std::chrono::milliseconds timeout) {
 void Client::close() {
   if (!impl_) return;
   impl_->close_from_app();
-  Impl& impl = *impl_;
-  if (impl.owns_loop && impl.loop && !impl.loop->on_loop_thread()) impl.core().stop();
+
+  // The client's own loop thread is joined here, unless this is that thread (a callback).
+  std::shared_ptr<Loop> own_loop;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (impl_->owns_loop) own_loop = impl_->loop;
+  }
+  if (own_loop && !own_loop->on_loop_thread()) own_loop->core().stop();
 }
 
 State Client::state() const {

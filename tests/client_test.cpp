@@ -666,3 +666,37 @@ TEST_CASE("the stream survives the server going away and coming back", "[client]
   CHECK(waits[0].reason.transport_code != 0);
   CHECK(client.close_reason().code == ErrorCode::retries_exhausted);
 }
+
+TEST_CASE("a full pull queue pauses reading and loses nothing", "[client]") {
+  constexpr int kEvents = 200;
+  SseTestServer server;
+  server.handle("/events", [&](const auto&, httplib::Response& response) {
+    server.stream(response, [](StreamWriter& out) {
+      for (int i = 0; i < kEvents; ++i) {
+        if (!out.write("id: " + std::to_string(i) + "\ndata: " + std::to_string(i) + "\n\n")) {
+          return;
+        }
+      }
+      out.stall();
+    });
+  });
+
+  auto options = fast_options(server.url("/events"));
+  options.max_queued_events = 8;
+  options.idle_timeout = 100ms;  // a pause longer than this must not look like a stale link
+  Client client(options);
+  REQUIRE_FALSE(client.start());
+
+  // Take events slowly so the queue fills and reading pauses more than once.
+  std::vector<std::string> got;
+  for (int i = 0; i < kEvents; ++i) {
+    auto event = client.next(Recorder::kDeadline);
+    if (!event) break;
+    got.push_back(event->data);
+    if (i % 50 == 0) std::this_thread::sleep_for(150ms);
+  }
+  REQUIRE(got.size() == kEvents);
+  for (int i = 0; i < kEvents; ++i)
+    CHECK(got[i] == std::to_string(i));
+  CHECK(server.request_count() == 1);  // never dropped as stale while paused
+}
