@@ -62,6 +62,9 @@ constexpr std::size_t kMaxCallbackBytes = std::size_t{64} << 20;
 /// Pieces in which the stream server writes a large event.
 constexpr std::size_t kLargeWriteBytes = std::size_t{64} << 10;
 
+/// Bytes taken per read of a request or of the service's stdout, both far smaller.
+constexpr std::size_t kReadBytes = 4096;
+
 constexpr std::size_t kOneMiB = std::size_t{1} << 20;
 constexpr std::size_t kSixteenMiB = std::size_t{16} << 20;
 
@@ -160,7 +163,7 @@ class ServiceProcess {
     while (line.find('\n') == std::string::npos && Clock::now() < deadline) {
       pollfd ready{stdout_, POLLIN, 0};
       if (::poll(&ready, 1, poll_step_until(deadline)) <= 0) continue;
-      char buffer[256];
+      char buffer[kReadBytes];
       const ssize_t got = ::read(stdout_, buffer, sizeof buffer);
       if (got <= 0) break;
       line.append(buffer, static_cast<std::size_t>(got));
@@ -334,7 +337,7 @@ class StreamServer {
       if (head_end != std::string::npos && raw.size() >= head_end + body_length) break;
       pollfd ready{fd, POLLIN, 0};
       if (::poll(&ready, 1, poll_step_until(deadline)) <= 0) continue;
-      char buffer[4096];
+      char buffer[kReadBytes];
       const ssize_t got = ::recv(fd, buffer, sizeof buffer, 0);
       if (got <= 0) return std::nullopt;
       raw.append(buffer, static_cast<std::size_t>(got));
@@ -594,14 +597,17 @@ void run_scenarios(httplib::Client& service, const std::vector<Scenario>& scenar
   }
 }
 
-/// A payload of `size` printable bytes that is not one repeated byte, so that a dropped or
-/// shifted piece shows.
+/// A payload of `size` printable bytes that is not one repeated byte, so that a dropped,
+/// repeated or shifted piece shows.
 std::string patterned_payload(std::size_t size) {
   constexpr char kFirst = '!';
-  constexpr int kAlphabet = 90;  // '!' .. '{': printable ASCII, nothing JSON has to escape
+  constexpr std::size_t kAlphabet = 90;  // '!' .. '{', all printable ASCII
+  constexpr std::size_t kStride = 7;     // coprime with kAlphabet: every character in turn
+  constexpr std::size_t kPage = 4096;    // the cycle shifts each page, so no two pages match
   std::string payload(size, kFirst);
   for (std::size_t i = 0; i < size; ++i) {
-    payload[i] = static_cast<char>(kFirst + static_cast<int>((i * 7 + i / 4096) % kAlphabet));
+    payload[i] = static_cast<char>(kFirst + (i * kStride + i / kPage) % kAlphabet);
+    // Characters JSON would escape make the envelope longer, not the test stronger.
     if (payload[i] == '"' || payload[i] == '\\') payload[i] = '.';
   }
   return payload;
