@@ -1010,6 +1010,39 @@ TEST_CASE("Events of 1 MiB and 16 MiB pass through to the callback intact", "[co
   }
 }
 
+TEST_CASE("Payloads around buffer boundaries each arrive promptly", "[contract]") {
+  ServiceProcess service;
+  REQUIRE(service.port() > 0);
+  httplib::Client http("127.0.0.1", service.port());
+
+  // What the harness allows a payload under its payload-size capability, which we advertise.
+  constexpr auto kPromptly = 3s;
+  std::vector<std::size_t> sizes = {1, std::size_t{256} << 10, kOneMiB};
+  for (const std::size_t kib : {1, 4, 8, 16, 64}) {
+    for (const std::size_t size : {kib * 1024 - 1, kib * 1024, kib * 1024 + 1}) {
+      sizes.push_back(size);
+    }
+  }
+
+  for (const std::size_t size : sizes) {
+    INFO("payload bytes: " << size);
+    StreamServer stream;
+    CallbackServer callbacks;
+    ClientUnderTest client(http, stream, callbacks);
+    REQUIRE(client.status() == 201);
+    const auto connection = stream.await_connection(0);
+    REQUIRE(connection);
+
+    const std::string payload = patterned_payload(size);
+    REQUIRE(connection->send("data: " + payload + "\n\n"));
+    const auto message = callbacks.next(kPromptly);
+    REQUIRE(message.has_value());
+    const bool intact =
+        message->value("kind", "") == "event" && (*message)["event"].value("data", "") == payload;
+    CHECK(intact);
+  }
+}
+
 TEST_CASE("Bad create parameters answer 400 and start nothing", "[contract]") {
   ServiceProcess service;
   REQUIRE(service.port() > 0);
