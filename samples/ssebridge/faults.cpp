@@ -88,7 +88,7 @@ void stream(Response& res, ClientSlots::Slot slot, Step step) {
       [held, step = std::move(step)](size_t, DataSink& sink) { return step(sink); });
 }
 
-// Sends the events of `lines` one per step, then `finish`.
+// The writes of a scripted stream, and how many were made.
 struct Sequence {
   std::vector<std::string> writes;
   size_t next = 0;

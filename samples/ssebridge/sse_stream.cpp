@@ -39,7 +39,12 @@ struct StreamState {
         metrics(m),
         last_sent(start.from) {}
 
-  ~StreamState() { store.hub().unsubscribe(start.subscribed.subscription); }
+  ~StreamState() {
+    store.hub().unsubscribe(start.subscribed.subscription);
+    if (log_enabled(LogLevel::debug)) {
+      log_debug("stream closed for " + start.subscribed.subscription->peer());
+    }
+  }
 
   StreamState(const StreamState&) = delete;
   StreamState& operator=(const StreamState&) = delete;

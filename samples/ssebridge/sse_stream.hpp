@@ -1,10 +1,12 @@
 // sse_stream.hpp: one SSE response, from open to close, as a cpp-httplib chunked provider.
 //
 // cpp-httplib runs each connection on one thread of its task queue and calls the provider in a
-// loop. Each call here does one bounded step: the opening `retry:`, a `reset`, one page of
-// replay, or one wait on the subscription (a condition variable, woken by events; it times out
-// for the heartbeat and for a cheap check that the client is still there). A step that cannot
-// write returns false, which ends the response and releases everything the stream held.
+// loop. Each call here does one bounded step: the opening `retry:`, a `reset`, or one page of
+// replay. Then the live part: handed to the LiveWriter when the connection's socket is known,
+// else written by this thread, which waits on the subscription (a condition variable, woken by
+// events; it times out for the heartbeat and for a cheap check that the client is still
+// there). A step that cannot write returns false, which ends the response and releases
+// everything the stream held.
 #pragma once
 
 #include <atomic>
