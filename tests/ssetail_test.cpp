@@ -639,6 +639,12 @@ TEST_CASE("--max-retries gives up with status 1 and the last cause", "[ssetail]"
                        ": gave up after 2 reconnect attempts (--max-retries); the last failed "
                        "with HTTP 503 Service Unavailable\n");
   CHECK(server.seen().size() == 3);  // the first attempt and two retries
+
+  SECTION("--max-retries 0 gives up at the first failure") {
+    const Run once = run_ssetail({"-q", "--max-retries", "0", server.url("/down")});
+    CHECK(once.status == 1);
+    CHECK(server.seen().size() == 4);
+  }
 }
 
 TEST_CASE("A stalled stream is caught by --idle-timeout and resumed without duplicates",

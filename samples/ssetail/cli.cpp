@@ -348,7 +348,8 @@ class FlagApplier {
   }
 
   bool set_max_retries(const std::string& value) {
-    const auto count = parse_count(value, std::numeric_limits<unsigned>::max());
+    // One below the maximum: the client counts the first attempt too.
+    const auto count = parse_count(value, std::numeric_limits<unsigned>::max() - 1);
     if (!count) return fail("bad --max-retries '" + value + "': expected a count such as 5");
     options_.max_retries = static_cast<unsigned>(*count);
     return true;

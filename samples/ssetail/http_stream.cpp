@@ -222,7 +222,9 @@ ssekit::ClientOptions client_options(const TailOptions& options,
   client.reconnect = options.reconnect;
   client.reconnect_policy.initial = options.backoff_initial;
   client.reconnect_policy.max = options.backoff_max;
-  client.reconnect_policy.max_attempts = options.max_retries;
+  // The policy counts failed attempts, the first connection included; --max-retries counts
+  // only the reconnects after it.
+  if (options.max_retries) client.reconnect_policy.max_attempts = *options.max_retries + 1;
   client.idle_timeout = options.idle_timeout;
 
   client.http_version = options.http_version;
