@@ -161,7 +161,10 @@ void ContractService::send_command(const httplib::Request& request, httplib::Res
     }
     response.status = 204;
   } else if (*command == "listen") {
-    const auto listen = body.find("listen");
+    // Early 2.x harnesses spelled the member "Listen" (an untagged Go field); later ones
+    // "listen", as the spec does.
+    auto listen = body.find("listen");
+    if (listen == body.end()) listen = body.find("Listen");
     if (listen == body.end() || !listen->is_object() || !listen->contains("type") ||
         !(*listen)["type"].is_string()) {
       refuse(response, 400, "listen needs {\"listen\": {\"type\": \"...\"}}");

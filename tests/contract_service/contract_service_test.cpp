@@ -1112,6 +1112,10 @@ TEST_CASE("Commands reach only existing streams and only known commands succeed"
     const int status = client.command({{"command", "listen"}, {"listen", {{"type", "greeting"}}}});
     CHECK(status >= 200);
     CHECK(status < 300);
+    const int early = client.command({{"command", "listen"}, {"Listen", {{"type", "other"}}}});
+    CHECK(early >= 200);
+    CHECK(early < 300);
+    CHECK(client.command({{"command", "listen"}}) == 400);
     REQUIRE(connection->send("event: greeting\ndata: Hello\n\n"));
     CHECK(require_message(callbacks, event("Hello", "greeting")));
   }
