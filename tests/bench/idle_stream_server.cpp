@@ -44,11 +44,13 @@ using Clock = std::chrono::steady_clock;
 // (net.core.somaxconn), so a burst of 10,000 connects is not dropped and retried a second later.
 constexpr int kListenBacklog = 4096;
 
+// Ready sockets taken per epoll_wait; the rest are simply handled on the next turn.
 constexpr int kMaxEventsPerWait = 1024;
 
 // A request head larger than this is not one of ours: the connection is dropped.
 constexpr std::size_t kMaxRequestHead = 16 * 1024;
 
+// A request head fits in one read of this size; the stream never sends more than that.
 constexpr std::size_t kReadSize = 4096;
 
 // The TLS server's threads wake this often to notice the end of their lifetime.
@@ -116,6 +118,7 @@ class PlainServer {
     std::array<epoll_event, kMaxEventsPerWait> events;
     while (Clock::now() < until) {
       const auto wake = std::min(until, next_heartbeat);
+      // The cast truncates: one more millisecond wakes after the deadline, not just before it.
       const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now());
       const int ready = ::epoll_wait(epoll_fd_, events.data(), kMaxEventsPerWait,
                                      static_cast<int>(std::max<long long>(wait.count(), 0)) + 1);
