@@ -87,6 +87,9 @@ Error Transport::configure(const ClientOptions& options) {
   set(CURLOPT_TCP_KEEPINTVL, kKeepAliveIntervalSeconds);
   set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
   set(CURLOPT_HTTP_VERSION, curl_http_version(options.http_version));
+  if (options.read_buffer_bytes != 0) {
+    set(CURLOPT_BUFFERSIZE, static_cast<long>(options.read_buffer_bytes));
+  }
 
   set(CURLOPT_SSL_VERIFYPEER, options.tls.verify ? 1L : 0L);
   set(CURLOPT_SSL_VERIFYHOST, options.tls.verify ? 2L : 0L);

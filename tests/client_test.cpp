@@ -458,6 +458,9 @@ TEST_CASE("events of every size arrive as soon as their last byte does", "[clien
 
   auto options = fast_options(server.url("/events"));
   options.reconnect = false;
+  // libcurl's default read buffer, its smallest and its largest.
+  options.read_buffer_bytes = GENERATE(std::size_t{0}, std::size_t{1024}, std::size_t{512} << 10);
+  CAPTURE(options.read_buffer_bytes);
   Client client(options);
   std::vector<std::size_t> got;
   bool contents_ok = true;

@@ -146,6 +146,11 @@ struct ClientOptions {
   /// 0 queues without limit.
   std::size_t max_queued_events = 10000;
 
+  /// Size of the buffer each stream reads the socket into. Default 0: libcurl's 16 KiB, which
+  /// keeps an idle stream under 20 KiB of memory. A few streams carrying bulk data (MB/s) read
+  /// in fewer, larger calls with 64 to 512 KiB; libcurl clamps the value to [1 KiB, 512 KiB].
+  std::size_t read_buffer_bytes = 0;
+
   /// Where log lines go. Default: nowhere (ssekit is silent).
   LogSink logger;
   /// The least level sent to the logger. Default info: one line per state change.
