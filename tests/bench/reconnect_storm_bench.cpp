@@ -43,8 +43,10 @@ constexpr auto kServerStartTimeout = std::chrono::seconds(10);
 // Opening all clients, and their return after the restart, must happen within this.
 constexpr auto kPhaseTimeout = std::chrono::seconds(60);
 constexpr long kServerLifetimeSeconds = 300;
-// The heartbeat is irrelevant here; slow enough never to matter.
+// The server's heartbeat: every 15 s as in production, but at least three per watchdog period
+// so a shortened --idle-timeout-ms never finds a healthy stream silent.
 constexpr long kHeartbeatSeconds = 15;
+constexpr long kHeartbeatsPerIdleTimeout = 3;
 constexpr int kBarWidth = 40;
 
 struct Settings {
@@ -73,10 +75,16 @@ struct Tally {
   Clock::time_point last_open{};
 };
 
+long heartbeat_seconds(const Settings& settings) {
+  const auto idle = std::chrono::duration_cast<std::chrono::seconds>(settings.idle_timeout);
+  return std::clamp<long>(static_cast<long>(idle.count()) / kHeartbeatsPerIdleTimeout, 1,
+                          kHeartbeatSeconds);
+}
+
 std::unique_ptr<ChildProcess> start_server(const Settings& settings, int port, int* bound) {
   auto server = std::make_unique<ChildProcess>(
       std::vector<std::string>{settings.server, "--port=" + std::to_string(port),
-                               "--heartbeat-seconds=" + std::to_string(kHeartbeatSeconds),
+                               "--heartbeat-seconds=" + std::to_string(heartbeat_seconds(settings)),
                                "--lifetime-seconds=" + std::to_string(kServerLifetimeSeconds)},
       ChildProcess::Output::pipe, ChildProcess::Output::inherit);
   const auto line = server->read_line(kServerStartTimeout);
