@@ -771,6 +771,26 @@ TEST_CASE("--resume continues after the last printed event with no duplicate", "
   CHECK(seen[1].last_event_id == "2");
 }
 
+TEST_CASE(
+    "Events that arrive together stop exactly at --max-events, and --resume keeps the "
+    "id of the last one printed",
+    "[ssetail]") {
+  const std::string path = temp_path("batch_resume");
+  std::remove(path.c_str());
+  std::string input;
+  for (int id = 1; id <= 50; ++id)
+    input += "id: " + std::to_string(id) + "\ndata: x\n\n";
+
+  const Run run = run_ssetail({"--resume", path, "-n", "3", "--format", "{id}", "-"}, input);
+  std::string stored;
+  std::getline(std::ifstream(path), stored);
+  std::remove(path.c_str());
+
+  CHECK(run.status == 0);
+  CHECK(run.out == "1\n2\n3\n");
+  CHECK(stored == "3");
+}
+
 TEST_CASE("A --resume file that does not hold one id line is an error, not a fresh start",
           "[ssetail]") {
   const std::string path = temp_path("bad_resume");

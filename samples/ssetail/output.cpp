@@ -206,7 +206,10 @@ EventWriter::EventWriter(int fd, OutputStyle style, FormatTemplate format, bool 
       stop_requested_(stop_requested) {}
 
 WriteStatus EventWriter::write(const ssekit::Event& event) {
-  buffer_.clear();
+  // Held output is written in pieces of this size at least, enough to make the cost of the
+  // system calls small against copying the bytes.
+  constexpr std::size_t kFlushBytes = 64 * 1024;
+
   switch (style_) {
     case OutputStyle::json:
       append_json(event, buffer_);
@@ -218,7 +221,14 @@ WriteStatus EventWriter::write(const ssekit::Event& event) {
       format_.render(event, std::chrono::system_clock::now(), buffer_);
       break;
   }
-  return write_all(buffer_);
+  if (holding_ && buffer_.size() < kFlushBytes) return WriteStatus::written;
+  return flush();
+}
+
+WriteStatus EventWriter::flush() {
+  const WriteStatus status = write_all(buffer_);
+  buffer_.clear();
+  return status;
 }
 
 WriteStatus EventWriter::write_all(std::string_view bytes) {

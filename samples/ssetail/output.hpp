@@ -72,8 +72,19 @@ class EventWriter {
   EventWriter(int fd, OutputStyle style, FormatTemplate format, bool terminal,
               bool (*stop_requested)());
 
-  /// Renders and writes one event.
+  /// Renders one event and writes it, together with any held ones. While holding, events are
+  /// only rendered, and written once kFlushBytes are held or at flush().
   WriteStatus write(const ssekit::Event& event);
+
+  /// Writes the held events.
+  WriteStatus flush();
+
+  /// Holds events until flush(): for a batch of events that arrived together, which gain
+  /// nothing from a write(2) each.
+  void hold(bool on) { holding_ = on; }
+
+  /// True when rendered events wait for flush().
+  bool has_held() const { return !buffer_.empty(); }
 
   /// The errno of the last failed write.
   int errno_value() const { return errno_value_; }
@@ -86,7 +97,8 @@ class EventWriter {
   FormatTemplate format_;
   bool terminal_;
   bool (*stop_requested_)();
-  std::string buffer_;  // reused for every event, so printing allocates only on growth
+  std::string buffer_;  // rendered, not yet written; reused, so it allocates only on growth
+  bool holding_ = false;
   int errno_value_ = 0;
 };
 

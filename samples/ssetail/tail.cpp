@@ -26,7 +26,24 @@ bool Tail::wanted(const ssekit::Event& event) const {
 TailStatus Tail::accept(const ssekit::Event& event) {
   if (status_ != TailStatus::more || !wanted(event)) return status_;
 
-  switch (writer_.write(event)) {
+  unstored_id_ = event.id;
+  if (settle(writer_.write(event)) != TailStatus::more) return status_;
+
+  ++printed_;
+  if (max_events_ && printed_ >= *max_events_ && flush() == TailStatus::more) {
+    status_ = TailStatus::enough;
+  }
+  return status_;
+}
+
+TailStatus Tail::flush() {
+  if (status_ != TailStatus::more && status_ != TailStatus::enough) return status_;
+  if (!writer_.has_held()) return status_;
+  return settle(writer_.flush());
+}
+
+TailStatus Tail::settle(WriteStatus written) {
+  switch (written) {
     case WriteStatus::written:
       break;
     case WriteStatus::broken_pipe:
@@ -39,12 +56,13 @@ TailStatus Tail::accept(const ssekit::Event& event) {
       return status_ = TailStatus::failed;
   }
 
-  // The id is stored after the event is out: a crash in between prints it once more on the
-  // next run rather than losing it.
-  if (resume_file_ && !resume_file_->store(event.id, error_)) return status_ = TailStatus::failed;
-
-  ++printed_;
-  if (max_events_ && printed_ >= *max_events_) status_ = TailStatus::enough;
+  // The id is stored once its event is out: a crash in between prints that event once more on
+  // the next run rather than losing it.
+  if (writer_.has_held() || !unstored_id_) return status_;
+  if (resume_file_ && !resume_file_->store(*unstored_id_, error_)) {
+    return status_ = TailStatus::failed;
+  }
+  unstored_id_.reset();
   return status_;
 }
 

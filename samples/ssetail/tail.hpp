@@ -31,16 +31,24 @@ class Tail {
   /// status is returned: nothing is printed after the end.
   TailStatus accept(const ssekit::Event& event);
 
+  /// From now on, printed events may be held until flush(): for events that arrive in batches.
+  void hold_output() { writer_.hold(true); }
+
+  /// Writes held events and records the last one's id in the resume file.
+  TailStatus flush();
+
   TailStatus status() const { return status_; }
   const std::string& error() const { return error_; }
 
  private:
   bool wanted(const ssekit::Event& event) const;
+  TailStatus settle(WriteStatus written);
 
   EventWriter writer_;
   std::vector<std::string> event_types_;
   std::optional<std::uint64_t> max_events_;
   std::optional<ResumeFile> resume_file_;
+  std::optional<std::string> unstored_id_;  // id of a printed event not yet in the resume file
   std::uint64_t printed_ = 0;
   TailStatus status_ = TailStatus::more;
   std::string error_;
