@@ -44,9 +44,10 @@ def test_another_thread_runs_while_one_waits_for_events(server: SseServer) -> No
         during = ticks - before
         stop.set()
         counter.join(WAIT)
-    # A pure-Python loop counts millions a second; holding the GIL for the wait would leave it
-    # a few thousand at most (one switch interval of 5 ms).
-    assert during > 100_000, during
+    # A pure-Python loop counts millions a second, and still a few hundred thousand in half a
+    # second on a machine loaded forty times over; a wait holding the GIL would leave it nothing
+    # but the odd switch interval before the wait began.
+    assert during > 10_000, during
 
 
 def test_close_from_another_thread_ends_a_blocked_iteration(server: SseServer) -> None:
@@ -83,10 +84,14 @@ def test_concurrent_close_calls_are_safe(server: SseServer) -> None:
 
 
 CHILD = """
-import sys, ssekit
+import sys, time, ssekit
 source = ssekit.EventSource(sys.argv[1])
-for event in source:
-    print(event.data, flush=True)
+try:
+    for event in source:
+        print(event.data, flush=True)
+except KeyboardInterrupt:
+    print(f"interrupted at {time.monotonic():.6f}", flush=True)
+    raise
 """
 
 
@@ -108,15 +113,16 @@ def test_ctrl_c_interrupts_a_blocked_iteration_promptly(
         # The child is blocked once its main thread sleeps in the wait for the next event.
         wait_until(lambda: main_thread_state(child.pid) == "S", what="the child to block")
 
-        sent = time.monotonic()
+        sent = time.monotonic()  # CLOCK_MONOTONIC: the same clock in the child
         child.send_signal(signal.SIGINT)
-        _, stderr = child.communicate(timeout=WAIT)
-        exited = time.monotonic() - sent
+        stdout, stderr = child.communicate(timeout=WAIT)
     finally:
         if child.poll() is None:
             child.kill()
             child.wait(WAIT)
     assert "KeyboardInterrupt" in stderr
     assert child.returncode == -signal.SIGINT  # Python re-raises an uncaught SIGINT
-    # 200 ms for the interrupt itself; the rest covers the interpreter's exit on a busy machine.
-    assert exited < 1.0, exited
+    interrupted = float(stdout.split("interrupted at ")[1])
+    # The wait checks for signals every 50 ms, so 200 ms holds with room to spare; the bound
+    # leaves more for a CI machine whose scheduler is slow to run the child at all.
+    assert interrupted - sent < 0.5, interrupted - sent
