@@ -914,6 +914,36 @@ TEST_CASE("A reader that goes away ends ssetail quietly with status 0", "[ssetai
   CHECK(ssetail.err().empty());
 }
 
+TEST_CASE("A reader that goes away while following a URL ends ssetail with status 0", "[ssetail]") {
+  StreamServer server;
+  std::atomic<bool> test_done{false};
+  server.http().Get("/firehose", [&](const httplib::Request&, httplib::Response& response) {
+    response.set_chunked_content_provider(
+        "text/event-stream", [&test_done](std::size_t, httplib::DataSink& sink) {
+          // An event every 20 ms, the pace of the stream rather than a synchronisation; at most
+          // 500 of them (10 s), far more than the test needs.
+          constexpr int kMaxEvents = 500;
+          for (int i = 0; i < kMaxEvents && !test_done; ++i) {
+            const std::string event = "data: " + std::to_string(i) + "\n\n";
+            if (!sink.write(event.data(), event.size())) return false;
+            std::this_thread::sleep_for(20ms);
+          }
+          sink.done();
+          return true;
+        });
+  });
+  server.start();
+
+  Ssetail ssetail({"--format", "{data}", server.url("/firehose")});
+  REQUIRE(ssetail.wait_for_stdout("0\n"));
+  ssetail.close_stdout();
+  const int status = ssetail.wait();
+  test_done = true;
+
+  CHECK(status == 0);
+  CHECK(ssetail.err().empty());
+}
+
 TEST_CASE("Ctrl-C exits 130 after what was printed", "[ssetail]") {
   StreamServer server;
   server.http().Get("/feed", [&](const httplib::Request& request, httplib::Response& response) {
