@@ -426,7 +426,8 @@ struct SelfSignedCertificate {
 
 }  // namespace
 
-TEST_CASE("--json prints one object per event with exactly event, data and id", "[ssetail]") {
+TEST_CASE("NDJSON from --json has exactly the keys event, data and id, byte for byte",
+          "[ssetail]") {
   StreamServer server;
   server.http().Get("/feed", [&](const httplib::Request& request, httplib::Response& response) {
     server.stream(request, response,
@@ -470,7 +471,7 @@ TEST_CASE("Without --json an event is a type and id line, the data, and a blank 
   }
 }
 
-TEST_CASE("--event prints only the listed types", "[ssetail]") {
+TEST_CASE("The --event filter prints only the listed types", "[ssetail]") {
   const std::string input =
       "event: a\ndata: 1\n\nevent: b\ndata: 2\n\ndata: 3\n\nevent: c\ndata: 4\n\n";
 
@@ -485,7 +486,7 @@ TEST_CASE("--event prints only the listed types", "[ssetail]") {
   }
 }
 
-TEST_CASE("--max-events ends with status 0 after N printed events", "[ssetail]") {
+TEST_CASE("After --max-events N printed events ssetail exits 0", "[ssetail]") {
   StreamServer server;
   server.http().Get("/feed", [&](const httplib::Request& request, httplib::Response& response) {
     // The stream stays open: only --max-events can end this run in time.
@@ -623,7 +624,7 @@ TEST_CASE("A 503 is retried after the backoff and the stream goes on", "[ssetail
   }
 }
 
-TEST_CASE("--max-retries gives up with status 1 and the last cause", "[ssetail]") {
+TEST_CASE("When --max-retries runs out ssetail exits 1 with the last cause", "[ssetail]") {
   StreamServer server;
   server.http().Get("/down", [&](const httplib::Request& request, httplib::Response& response) {
     server.record(request);
@@ -674,7 +675,7 @@ TEST_CASE("A stalled stream is caught by --idle-timeout and resumed without dupl
   CHECK(seen[1].last_event_id == "1");
 }
 
-TEST_CASE("--verbose prints one timestamped line per state change", "[ssetail]") {
+TEST_CASE("Verbose mode prints one timestamped line per state change", "[ssetail]") {
   StreamServer server;
   server.http().Get("/feed", [&](const httplib::Request& request, httplib::Response& response) {
     server.stream(request, response, "data: x\n\n", 0ms);
@@ -736,7 +737,7 @@ TEST_CASE("Credentials reach the server and never stderr", "[ssetail]") {
   }
 }
 
-TEST_CASE("--resume continues after the last printed event with no duplicate", "[ssetail]") {
+TEST_CASE("A --resume file continues after the last printed event with no duplicate", "[ssetail]") {
   StreamServer server;
   server.http().Get("/log", [&](const httplib::Request& request, httplib::Response& response) {
     // Five numbered events; a client that sends Last-Event-ID n gets those after n.
@@ -803,7 +804,7 @@ TEST_CASE("A --resume file that does not hold one id line is an error, not a fre
   CHECK(run.err == "ssetail: --resume file '" + path + "' does not hold a single event id line\n");
 }
 
-TEST_CASE("-X and --data @- set the method and the body", "[ssetail]") {
+TEST_CASE("The method from -X and the body from --data @- reach the server", "[ssetail]") {
   StreamServer server;
   server.http().Put("/watch", [&](const httplib::Request& request, httplib::Response& response) {
     server.stream(request, response, "data: watching\n\n", 0ms);
@@ -888,7 +889,7 @@ TEST_CASE("Bad usage exits 2 with the reason and a hint to --help", "[ssetail]")
   }
 }
 
-TEST_CASE("--help and --version print to stdout and exit 0", "[ssetail]") {
+TEST_CASE("Help and version go to stdout with status 0", "[ssetail]") {
   const Run help = run_ssetail({"--help"});
   CHECK(help.status == 0);
   CHECK(help.out.rfind("Usage: ssetail [options] URL\n", 0) == 0);
