@@ -30,9 +30,9 @@ constexpr const char* kChromium = "/usr/bin/chromium";
 class Browser {
  public:
   Browser() {
-    char profile[] = "/tmp/ssekit-chromium-XXXXXX";
-    if (mkdtemp(profile) == nullptr) throw std::runtime_error("mkdtemp failed");
-    profile_ = profile;
+    std::string pattern = "/tmp/ssekit-chromium-" + std::string(6, 'X');  // mkdtemp's template
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    profile_ = pattern;
     int to_browser[2];
     int from_browser[2];
     if (pipe(to_browser) != 0 || pipe(from_browser) != 0) throw std::runtime_error("pipe");

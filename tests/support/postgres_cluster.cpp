@@ -126,8 +126,8 @@ PostgresCluster& PostgresCluster::shared() {
 }
 
 PostgresCluster::PostgresCluster() : bin_dir_(find_bin_dir()) {
-  char pattern[] = "/tmp/ssekit-pg-XXXXXX";
-  if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+  std::string pattern = "/tmp/ssekit-pg-" + std::string(6, 'X');  // mkdtemp's template
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
 
   // The server refuses to run as root: as root, the folder goes to postgres and so do we.
