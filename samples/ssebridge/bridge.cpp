@@ -200,26 +200,34 @@ void Bridge::get_events(const httplib::Request& req, httplib::Response& res) {
     }
   }
 
-  if (auth_) {
-    const auto verdict = auth_->authenticate(req);
-    if (verdict.kind != Authenticator::Verdict::Kind::ok) {
-      metrics_.auth_failures.fetch_add(1, std::memory_order_relaxed);
-      res.set_header("WWW-Authenticate", "Bearer realm=\"ssebridge\"");
-      return send_error(res, 401, verdict.reason);
-    }
-    std::string refused;
-    if (!verdict.claims.read) refused = "the token has no read scope";
-    for (const auto& channel : channels) {
-      if (refused.empty() && !verdict.claims.allows(channel)) {
-        refused = "the token does not allow channel '" + channel + "'";
-      }
-    }
-    if (!refused.empty()) {
-      metrics_.auth_failures.fetch_add(1, std::memory_order_relaxed);
-      return send_error(res, 403, refused);
+  if (!authorize(req, res, channels, Scope::read)) return;
+  open_stream(req, res, *store_, std::move(channels));
+}
+
+bool Bridge::authorize(const httplib::Request& req, httplib::Response& res,
+                       const std::vector<std::string>& channels, Scope scope) {
+  if (!auth_) return true;
+  const auto verdict = auth_->authenticate(req);
+  if (verdict.kind != Authenticator::Verdict::Kind::ok) {
+    metrics_.auth_failures.fetch_add(1, std::memory_order_relaxed);
+    res.set_header("WWW-Authenticate", "Bearer realm=\"ssebridge\"");
+    send_error(res, 401, verdict.reason);
+    return false;
+  }
+  std::string refused;
+  if (scope == Scope::read && !verdict.claims.read) refused = "the token has no read scope";
+  if (scope == Scope::publish && !verdict.claims.publish) {
+    refused = "the token has no publish scope";
+  }
+  for (const auto& channel : channels) {
+    if (refused.empty() && !verdict.claims.allows(channel)) {
+      refused = "the token does not allow channel '" + channel + "'";
     }
   }
-  open_stream(req, res, *store_, std::move(channels));
+  if (refused.empty()) return true;
+  metrics_.auth_failures.fetch_add(1, std::memory_order_relaxed);
+  send_error(res, 403, refused);
+  return false;
 }
 
 void Bridge::get_demo_ticks(const httplib::Request& req, httplib::Response& res) {
@@ -266,19 +274,9 @@ void Bridge::post_events(const httplib::Request& req, httplib::Response& res,
   const std::string type = req.has_param("type") ? req.get_param_value("type") : "message";
   if (const std::string reason = check_type(type); !reason.empty()) return refuse(400, reason);
 
-  if (auth_) {
-    const auto verdict = auth_->authenticate(req);
-    if (verdict.kind != Authenticator::Verdict::Kind::ok) {
-      metrics_.auth_failures.fetch_add(1, std::memory_order_relaxed);
-      res.set_header("WWW-Authenticate", "Bearer realm=\"ssebridge\"");
-      return refuse(401, verdict.reason);
-    }
-    if (!verdict.claims.publish || !verdict.claims.allows(channel)) {
-      metrics_.auth_failures.fetch_add(1, std::memory_order_relaxed);
-      return refuse(403, verdict.claims.publish
-                             ? "the token does not allow channel '" + channel + "'"
-                             : "the token has no publish scope");
-    }
+  if (!authorize(req, res, {channel}, Scope::publish)) {
+    res.set_header("Connection", "close");
+    return;
   }
 
   const std::string too_large =

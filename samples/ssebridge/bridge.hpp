@@ -47,6 +47,13 @@ class Bridge {
   void get_healthz(httplib::Response& res);
   void get_metrics(httplib::Response& res);
 
+  enum class Scope { read, publish };
+
+  /// With auth on, checks the request's token covers `channels` and `scope`; otherwise
+  /// answers 401 or 403 and returns false.
+  bool authorize(const httplib::Request& req, httplib::Response& res,
+                 const std::vector<std::string>& channels, Scope scope);
+
   /// Opens a stream of `channels` from `store` for `req`, or answers the error.
   void open_stream(const httplib::Request& req, httplib::Response& res, Store& store,
                    std::vector<std::string> channels);
