@@ -155,7 +155,9 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
   unsigned attempt = 0;  // consecutive failed attempts; the next reconnect's number
   unsigned redirects = 0;
   std::optional<milliseconds> server_retry;
-  std::string current_url;  // the URL of this hop (differs after a redirect)
+  std::string probing_origin;  // the origin whose HTTP version this attempt is finding out
+  std::uint64_t request_generation = 0;  // bumped per request sent or stopped: stale tasks no-op
+  std::string current_url;               // the URL of this hop (differs after a redirect)
   std::string current_method;
   bool send_body = false;
   std::string provider_token;
@@ -382,16 +384,35 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
     return !closed;
   }
 
-  /// Sends the request of the current hop (the stream's URL, or a redirect's target).
+  /// Sends the request of the current hop (the stream's URL, or a redirect's target). With
+  /// HttpVersion::automatic, the first stream to an https origin the loop knows nothing of
+  /// negotiates alone; streams to it meanwhile wait, then share its connection if it is HTTP/2.
   void send_request() {
-    const bool same_origin = detail::origin_of(current_url) == detail::origin_of(options.url);
+    const std::string origin = detail::origin_of(current_url);
+    bool expect_http2 = options.http_version == HttpVersion::http2;
+    if (options.http_version == HttpVersion::automatic && origin.rfind("https:", 0) == 0) {
+      auto& state = core().origins()[origin];
+      if (!state.known && state.probing && probing_origin.empty()) {
+        const auto generation = ++request_generation;
+        state.waiting.push_back([self = shared_from_this(), generation] {
+          if (!self->closed && self->request_generation == generation) self->send_request();
+        });
+        return;
+      }
+      if (!state.known && !state.probing) {
+        state.probing = true;
+        probing_origin = origin;
+      }
+      expect_http2 = state.known && state.http2;
+    }
+
+    const bool same_origin = origin == detail::origin_of(options.url);
     detail::RequestSpec request;
     request.url = current_url;
     request.method = current_method;
     request.body = send_body ? &options.body : nullptr;
     request.headers = request_headers(same_origin);
-    request.expect_http2 = options.http_version == HttpVersion::http2 ||
-                           core().http2_origins().count(detail::origin_of(current_url)) != 0;
+    request.expect_http2 = expect_http2;
 
     opened = false;
     redirect_pending = false;
@@ -410,7 +431,25 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
     arm_watchdog(options.idle_timeout);
   }
 
+  /// Ends this stream's negotiation for its origin: records what it learned (when a response
+  /// head came) and lets the streams waiting for it go on.
+  void end_probe(bool learned, bool http2) {
+    if (probing_origin.empty()) return;
+    auto& state = core().origins()[probing_origin];
+    probing_origin.clear();
+    state.probing = false;
+    if (learned) {
+      state.known = true;
+      state.http2 = http2;
+    }
+    for (auto& task : state.waiting)
+      core().post(std::move(task));
+    state.waiting.clear();
+  }
+
   void stop_transfer() {
+    ++request_generation;
+    end_probe(false, false);
     core().cancel_timer(watchdog_timer);
     watchdog_timer = 0;
     if (!transfer_active) return;
@@ -426,6 +465,7 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
 
   bool on_head(const detail::ResponseHead& head) override {
     if (closed) return false;
+    end_probe(true, transport.negotiated_http2());
     if (is_redirect(head.status) && head.has_location) {
       redirect_pending = true;  // drain the short body; the connection stays reusable
       return true;
@@ -460,7 +500,9 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
   bool open_stream() {
     opened = true;
     opened_at = now();
-    if (transport.negotiated_http2()) core().http2_origins().insert(detail::origin_of(current_url));
+    long connections = 0;
+    curl_easy_getinfo(transport.easy(), CURLINFO_NUM_CONNECTS, &connections);
+    core().count_connections(connections);
     reauth_tried = false;
     connects.fetch_add(1, std::memory_order_relaxed);
     if (!enter(State::open)) return false;

@@ -22,7 +22,6 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -82,9 +81,22 @@ class LoopCore {
   /// Calls curl_easy_pause on the loop thread, marked as a libcurl call.
   void pause(CURL* easy, int bitmask);
 
-  /// Origins (scheme://host:port) seen answering over HTTP/2: later streams to them wait for
-  /// and share that connection. Loop thread only.
-  std::unordered_set<std::string>& http2_origins() noexcept { return http2_origins_; }
+  /// What the loop knows of one origin's HTTP version, so that streams to an HTTP/2 origin share
+  /// one connection. While the first stream to an unknown https origin negotiates (`probing`),
+  /// others to it park a task in `waiting`; the answer releases them.
+  struct OriginState {
+    bool known = false;
+    bool http2 = false;
+    bool probing = false;
+    std::vector<Task> waiting;
+  };
+  /// Origins (scheme://host:port) by what is known of them. Loop thread only.
+  std::unordered_map<std::string, OriginState>& origins() noexcept { return origins_; }
+
+  /// Records new connections made (CURLINFO_NUM_CONNECTS of a transfer). Loop thread only.
+  void count_connections(long made) noexcept { connections_ += made > 0 ? made : 0; }
+  /// Connections libcurl opened for streams on this loop. Any thread (for tests).
+  std::size_t connection_count() const noexcept { return connections_.load(); }
 
   /// Transfers currently in the multi handle. Any thread (for tests and diagnostics).
   std::size_t transfer_count() const noexcept { return transfers_.load(); }
@@ -125,7 +137,8 @@ class LoopCore {
   TimerId next_timer_id_ = 1;
   std::map<std::pair<Clock::time_point, TimerId>, Task> timers_;
   std::unordered_map<TimerId, Clock::time_point> timer_deadlines_;
-  std::unordered_set<std::string> http2_origins_;
+  std::unordered_map<std::string, OriginState> origins_;
+  std::atomic<std::size_t> connections_{0};
 };
 
 /// Initialises libcurl once per process (curl_global_init is not to be raced).

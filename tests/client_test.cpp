@@ -703,3 +703,26 @@ TEST_CASE("a full pull queue pauses reading and loses nothing", "[client]") {
     CHECK(got[i] == std::to_string(i));
   CHECK(server.request_count() == 1);  // never dropped as stale while paused
 }
+
+TEST_CASE("a client destroyed inside its own callback stops cleanly", "[client]") {
+  SseTestServer server;
+  server.handle("/events", [&](const auto&, httplib::Response& response) {
+    server.stream(response, [](StreamWriter& out) {
+      out.write("data: one\n\ndata: two\n\n");
+      out.stall();
+    });
+  });
+
+  auto client = std::make_unique<Client>(fast_options(server.url("/events")));
+  std::atomic<int> events{0};
+  std::atomic<bool> destroyed{false};
+  client->on_event([&](const Event&) {
+    ++events;
+    client.reset();  // the client's own loop thread runs this: it must not join itself
+    destroyed = true;
+  });
+  REQUIRE_FALSE(client->start());
+  REQUIRE(poll_until([&] { return destroyed.load(); }));
+  std::this_thread::sleep_for(50ms);  // the loop thread winds down by itself
+  CHECK(events.load() == 1);
+}
