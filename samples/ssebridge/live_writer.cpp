@@ -166,8 +166,10 @@ void LiveWriter::loop() {
     }
 
     if (stopping) {
-      while (!streams_.empty())
-        end(streams_.begin()->second);
+      while (!streams_.empty()) {
+        const auto stream = streams_.begin()->second;  // a copy: end() erases the map's
+        end(stream);
+      }
       return;
     }
 
