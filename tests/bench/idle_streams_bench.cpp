@@ -85,8 +85,8 @@ struct Certificate {
   std::string cert, key;
 
   Certificate() {
-    char pattern[] = "/tmp/ssekit-idle-bench-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+    std::string pattern = "/tmp/ssekit-idle-bench-" + std::string(6, 'X');  // mkdtemp's template
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     folder = pattern;
     cert = (folder / "cert.pem").string();
     key = (folder / "key.pem").string();
