@@ -894,6 +894,30 @@ TEST_CASE("Help and version go to stdout with status 0", "[ssetail]") {
   CHECK(help.status == 0);
   CHECK(help.out.rfind("Usage: ssetail [options] URL\n", 0) == 0);
   CHECK(help.out.find("--query-token NAME=TOKEN") != std::string::npos);
+  for (const char* option : {"--header",        "--bearer",
+                             "--cookie",        "--query-token",
+                             "--method",        "--data",
+                             "--last-event-id", "--resume",
+                             "--event",         "--max-events",
+                             "--json",          "--format",
+                             "--idle-timeout",  "--backoff-initial",
+                             "--backoff-max",   "--max-retries",
+                             "--no-reconnect",  "--cacert",
+                             "--insecure",      "--http1.1",
+                             "--http2",         "--verbose",
+                             "--quiet",         "--help",
+                             "--version"}) {
+    INFO("option " << option);
+    CHECK(help.out.find(option) != std::string::npos);
+  }
+  // It fits an 80-column terminal, and holds no stray control character.
+  constexpr std::size_t kTerminalColumns = 80;
+  std::istringstream lines(help.out);
+  for (std::string line; std::getline(lines, line);) {
+    INFO("line: " << line);
+    CHECK(line.size() < kTerminalColumns);
+    CHECK(line.find('\t') == std::string::npos);
+  }
 
   const Run version = run_ssetail({"--version"});
   CHECK(version.status == 0);

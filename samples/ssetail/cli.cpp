@@ -533,42 +533,41 @@ const char* usage_text() {
   return R"(Usage: ssetail [options] URL
        ssetail [options] -
 
-Print the events of a Server-Sent Events stream as they arrive, reconnecting and
-resuming from the last event id. With -, parse an event stream from standard input.
+Print the events of a Server-Sent Events stream as they arrive, reconnecting
+and resuming from the last event id. With -, parse a stream from stdin.
 
 Request:
-  -H, --header 'Name: value'   add a request header (repeatable)
-      --bearer TOKEN           send Authorization: Bearer TOKEN (default: $SSETAIL_BEARER)
-      --cookie 'a=b; c=d'      send these cookies
-      --query-token NAME=TOKEN append NAME=TOKEN to the URL; redacted in every message
-  -X, --method METHOD          HTTP method (default GET, or POST with --data)
-  -d, --data BODY              request body; @FILE reads it from FILE, @- from stdin
-      --last-event-id ID       resume after this event id
-      --resume FILE            resume from the id stored in FILE and keep FILE updated
+  -H, --header 'Name: value'  add a request header (repeatable)
+      --bearer TOKEN          Authorization: Bearer TOKEN ($SSETAIL_BEARER)
+      --cookie 'a=b; c=d'     send these cookies
+      --query-token NAME=TOKEN  add NAME=TOKEN to the URL; never printed
+  -X, --method METHOD         HTTP method (GET, or POST with --data)
+  -d, --data BODY             request body; @FILE reads FILE, @- stdin
+      --last-event-id ID      resume after this event id
+      --resume FILE           resume from the id in FILE, keep FILE updated
 Output:
-      --event TYPE             print only events of this type (repeatable)
-  -n, --max-events N           exit 0 after printing N events
-      --json                   one JSON object per event: {"event":...,"data":...,"id":...}
-      --format TEMPLATE        print TEMPLATE per event; {event} {data} {id} {time}, 
- 	
+      --event TYPE            print only events of this type (repeatable)
+  -n, --max-events N          exit 0 after printing N events
+      --json                  {"event":...,"data":...,"id":...} per line
+      --format TEMPLATE       TEMPLATE per event: {event} {data} {id} {time}
 Connection:
-      --idle-timeout DURATION  reconnect after this long without a byte (default 45s, 0 off)
-      --backoff-initial DURATION  first reconnect delay (default 1s)
-      --backoff-max DURATION   longest reconnect delay (default 30s)
-      --max-retries N          give up after N failed reconnect attempts in a row
-      --no-reconnect           exit when the stream ends or fails
-      --cacert FILE            trust the CA certificates in FILE
-  -k, --insecure               do not verify the server's certificate
-      --http1.1, --http2       use this HTTP version
+      --idle-timeout DURATION     reconnect after this long silent (45s; 0 off)
+      --backoff-initial DURATION  first reconnect delay (1s)
+      --backoff-max DURATION      longest reconnect delay (30s)
+      --max-retries N         give up after N failed reconnects in a row
+      --no-reconnect          exit when the stream ends or fails
+      --cacert FILE           trust the CA certificates in FILE
+  -k, --insecure              do not verify the server's certificate
+      --http1.1, --http2      use this HTTP version
 Messages:
-  -v, --verbose                a timestamped line on stderr per state change
-  -q, --quiet                  print fatal errors only
-  -h, --help                   print this help
-  -V, --version                print the version
+  -v, --verbose               a timestamped line per state change on stderr
+  -q, --quiet                 print fatal errors only
+  -h, --help                  print this help
+  -V, --version               print the version
 
 A DURATION is a number with a unit: 250ms, 2s, 1.5m, 1h.
-Exit status: 0 done (--max-events, HTTP 204, end of input, --no-reconnect and the
-stream ended), 1 the stream failed for good, 2 bad usage, 130 interrupted.
+Exit status: 0 done (--max-events, HTTP 204, end of input, or the stream
+ended with --no-reconnect), 1 failed for good, 2 bad usage, 130 Ctrl-C.
 Manual: docs/ssetail.md
 )";
 }
