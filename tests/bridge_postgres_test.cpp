@@ -44,8 +44,9 @@ std::vector<long long> stored_ids(const std::string& url, const std::string& cha
 
 }  // namespace
 
-TEST_CASE("events published over HTTP and from SQL reach every subscriber; a rollback does not",
-          "[bridge][postgres]") {
+TEST_CASE(
+    "events published over HTTP and from SQL reach every subscriber, but not a rolled-back one",
+    "[bridge][postgres]") {
   const std::string url = PostgresCluster::shared().create_database();
   BridgeProcess bridge({"--pg", url});
   CHECK(bridge.log().find("schema created at version 1") != std::string::npos);

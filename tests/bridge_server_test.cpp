@@ -10,7 +10,7 @@
 
 using namespace ssekit::test;
 
-TEST_CASE("ssebridge --help and --version print and exit 0; a bad flag exits 2", "[bridge]") {
+TEST_CASE("ssebridge --help and --version print and exit 0, and a bad flag exits 2", "[bridge]") {
   const auto help = run_bridge({"--help"});
   CHECK(help.exit_code == 0);
   CHECK(help.out.find("--listen HOST:PORT") != std::string::npos);
