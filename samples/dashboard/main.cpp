@@ -7,7 +7,7 @@
 //
 // Usage: dashboard [--field NAME] [--max-delay SECONDS] [URL]
 // Exit codes: 0 quit by the user, 1 the stream failed for good, 2 usage error, 3 options refused
-// by the client, 4 stdout is not a terminal.
+// by the client, 4 stdin or stdout is not a terminal.
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -36,6 +36,8 @@ constexpr const char* kDefaultField = "value";
 constexpr std::chrono::milliseconds kFrame{100};
 // Bound of --max-delay: the library's own ceiling on a server's retry: is one hour too.
 constexpr double kMaxDelayLimitSeconds = 3600;
+// The policy counts in milliseconds: anything shorter would round to no delay at all.
+constexpr double kMinDelaySeconds = 0.001;
 constexpr double kMillisPerSecond = 1000;
 
 // Set by SIGINT and SIGTERM; the UI loop checks it every frame and exits cleanly, so the
@@ -68,8 +70,9 @@ bool parse_arguments(int argc, char** argv, Arguments& arguments) {
     } else if (arg == "--max-delay" && has_value) {
       char* end = nullptr;
       const double seconds = std::strtod(argv[++i], &end);
-      if (*end != '\0' || !(seconds > 0) || seconds > kMaxDelayLimitSeconds) {
-        std::cerr << "dashboard: --max-delay wants seconds in (0, 3600], not '" << argv[i] << "'\n";
+      if (*end != '\0' || !(seconds >= kMinDelaySeconds) || seconds > kMaxDelayLimitSeconds) {
+        std::cerr << "dashboard: --max-delay wants seconds in [0.001, 3600], not '" << argv[i]
+                  << "'\n";
         return false;
       }
       arguments.max_delay =
@@ -121,7 +124,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, request_stop);
   dashboard::Screen screen(arguments.url, arguments.field, kFrame);
   if (!screen.ok()) {
-    std::cerr << "dashboard: stdout is not a terminal\n";
+    std::cerr << "dashboard: stdin and stdout must be a terminal\n";
     return kExitNoTerminal;
   }
 

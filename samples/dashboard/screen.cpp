@@ -3,6 +3,7 @@
 
 #include <curses.h>
 #include <langinfo.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -42,7 +43,9 @@ Screen::Screen(std::string url, std::string chart_field, std::chrono::millisecon
   std::setlocale(LC_ALL, "");
   if (std::strcmp(nl_langinfo(CODESET), "UTF-8") == 0) glyphs_ = Glyphs::unicode;
 
-  // newterm, unlike initscr, reports a missing terminal instead of exiting the process.
+  // A dashboard redirected to a file or a pipe would loop forever drawing into it: refuse.
+  // newterm, unlike initscr, also reports an unknown TERM instead of exiting the process.
+  if (isatty(STDIN_FILENO) == 0 || isatty(STDOUT_FILENO) == 0) return;
   SCREEN* terminal = newterm(nullptr, stdout, stdin);
   if (terminal == nullptr) return;
   terminal_ = terminal;

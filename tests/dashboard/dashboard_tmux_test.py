@@ -5,7 +5,8 @@
                   see events flow again, quit with q and check the exit code;
   link-drop       cut the connection (a TCP relay between the two goes away and comes back) while
                   the server keeps ticking, and check that the dashboard resumes from its last
-                  event id without a gap: every id the server sent meanwhile arrives, once.
+                  event id without a gap: every id the server sent meanwhile arrives, once;
+  exit-codes      the documented exit codes of a bad option, a refused URL and no terminal.
 
 Every wait is a poll of the screen with a deadline; nothing relies on a fixed sleep.
 """
@@ -287,7 +288,26 @@ def link_drop(args, work, terminal, status_path, processes):
           (id_before, id_after, events_after - events_before))
 
 
-SCENARIOS = {"server-restart": server_restart, "link-drop": link_drop}
+def exit_codes(args, work, terminal, status_path, processes):
+    """The documented exit codes of the ways the dashboard refuses to start (no tmux needed)."""
+    cases = [
+        ("an unknown option", ["--frobnicate"], 2),
+        ("a --max-delay out of range", ["--max-delay", "0"], 2),
+        ("a URL the client refuses", ["ftp://127.0.0.1/x"], 3),
+        ("stdout that is a pipe", ["http://127.0.0.1:9/demo/ticks"], 4),
+    ]
+    for what, arguments, expected in cases:
+        result = subprocess.run([args.dashboard] + arguments, stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=STEP_DEADLINE)
+        if result.returncode != expected:
+            raise Failure("%s: exit %d, expected %d (%s)" % (what, result.returncode, expected,
+                                                              result.stderr.strip()))
+        if not result.stderr.strip():
+            raise Failure("%s: exit %d without a message on stderr" % (what, expected))
+    print("exit codes: %d refusals gave their documented codes" % len(cases))
+
+
+SCENARIOS = {"server-restart": server_restart, "link-drop": link_drop, "exit-codes": exit_codes}
 
 
 def check(args, work):
