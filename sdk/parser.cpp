@@ -30,6 +30,26 @@ bool is_field(std::string_view name, const char (&literal)[N]) {
   return name.size() == N - 1 && std::memcmp(name.data(), literal, N - 1) == 0;
 }
 
+// Where the colon of a "data:", "id:", "event:" or "retry:" line is, or 0 for any other line.
+std::size_t known_field_colon(std::string_view line) {
+  const auto starts_with = [line](std::string_view prefix) {
+    return line.size() >= prefix.size() &&
+           std::memcmp(line.data(), prefix.data(), prefix.size()) == 0;
+  };
+  switch (line[0]) {
+    case 'd':
+      return starts_with("data:") ? 4 : 0;
+    case 'i':
+      return starts_with("id:") ? 2 : 0;
+    case 'e':
+      return starts_with("event:") ? 5 : 0;
+    case 'r':
+      return starts_with("retry:") ? 5 : 0;
+    default:
+      return 0;
+  }
+}
+
 // Event types are short: comparing them in a loop is cheaper than a call to memcmp.
 bool same_text(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -104,26 +124,25 @@ void EventParser::feed(std::string_view bytes, Handler& handler) {
     if (*p == '\n') ++p;
   }
 
-  // Walk the read a block at a time and its line ends a bit at a time. `non_ascii` may be set
+  // Walk the read a block at a time and its line ends a bit at a time. `unusual` may be set
   // by a byte of a neighbouring line in the same block; that only costs a validation.
   const char* line = p;
-  bool non_ascii = false;
+  bool unusual = false;
   const char* next = nullptr;
   for (const char* block = p; block < end; block = next) {
     const auto left = static_cast<std::size_t>(end - block);
-    bool block_non_ascii = false;
-    std::uint64_t ends = left >= detail::kScanBlock
-                             ? detail::scan_block(block, block_non_ascii)
-                             : detail::scan_tail(block, left, block_non_ascii);
-    non_ascii = non_ascii || block_non_ascii;
-    next = detail::next_block(block, ends, end, non_ascii);
+    bool block_unusual = false;
+    std::uint64_t ends = left >= detail::kScanBlock ? detail::scan_block(block, block_unusual)
+                                                    : detail::scan_tail(block, left, block_unusual);
+    unusual = unusual || block_unusual;
+    next = detail::next_block(block, ends, end, unusual);
 
     for (; ends != 0; ends &= ends - 1) {
       const char* eol = block + __builtin_ctzll(ends);
       if (eol < line) continue;  // the LF of a CR LF, already stepped over
 
-      end_line(line, eol, non_ascii, handler);
-      non_ascii = block_non_ascii;
+      end_line(line, eol, unusual, handler);
+      unusual = block_unusual;
 
       // Step past the line end: LF, CR LF, or a lone CR (whose LF may come in the next read).
       if (*eol == '\r' && eol + 1 == end) {
@@ -138,7 +157,7 @@ void EventParser::feed(std::string_view bytes, Handler& handler) {
   if (line < end) keep_partial_line(line, end, handler);
 }
 
-inline void EventParser::end_line(const char* begin, const char* eol, bool non_ascii,
+inline void EventParser::end_line(const char* begin, const char* eol, bool unusual,
                                   Handler& handler) {
   const auto size = static_cast<std::size_t>(eol - begin);
 
@@ -148,7 +167,7 @@ inline void EventParser::end_line(const char* begin, const char* eol, bool non_a
     refuse_line(handler);
     skipping_line_ = false;
   } else if (pending_.empty()) {
-    take_line(std::string_view(begin, size), non_ascii, handler);
+    take_line(std::string_view(begin, size), unusual, handler);
   } else {
     pending_.append(begin, size);
     take_line(pending_, true, handler);
@@ -168,14 +187,15 @@ void EventParser::keep_partial_line(const char* begin, const char* end, Handler&
   }
 }
 
-inline void EventParser::take_line(std::string_view line, bool non_ascii, Handler& handler) {
+inline void EventParser::take_line(std::string_view line, bool unusual, Handler& handler) {
   // The decoder strips one BOM at the very start of the stream, and only there.
   if (at_stream_start_) {
     at_stream_start_ = false;
     if (line.substr(0, kBom.size()) == kBom) line.remove_prefix(kBom.size());
   }
 
-  if (non_ascii && !detail::is_valid_utf8(line)) {
+  line_unusual_ = unusual;
+  if (unusual && !detail::is_valid_utf8(line)) {
     decoded_.clear();
     detail::append_utf8_replacing_invalid(line, decoded_);
     line = decoded_;
@@ -196,11 +216,13 @@ inline void EventParser::process_line(std::string_view line, Handler& handler) {
   }
 
   // "field: value" with exactly one optional space after the colon; no colon means the whole
-  // line is the field name and the value is empty. Field names are short, so a byte loop finds
-  // the colon sooner than a library call.
-  std::size_t colon = 0;
-  while (colon < line.size() && line[colon] != ':')
-    ++colon;
+  // line is the field name and the value is empty. The common names are recognised by their
+  // fixed prefix first, which saves searching for the colon in most lines.
+  std::size_t colon = known_field_colon(line);
+  if (colon == 0) {
+    while (colon < line.size() && line[colon] != ':')
+      ++colon;
+  }
 
   std::string_view value;
   if (colon < line.size()) {
@@ -216,7 +238,7 @@ inline void EventParser::process_field(std::string_view name, std::string_view v
     append_data(value, handler);
   } else if (is_field(name, "id")) {
     // An id holding U+0000 is ignored as a whole, per the spec.
-    if (!contains_nul(value)) {
+    if (!line_unusual_ || !contains_nul(value)) {
       copy_into(pending_id_, value);
       id_changed_ = true;
     }
@@ -256,9 +278,8 @@ inline void EventParser::append_data(std::string_view value, Handler& handler) {
 
 inline void EventParser::dispatch(Handler& handler) {
   // The last event ID is set even when no event follows: an `id:` alone moves the position.
-  // The pending id is only read here, so it can be swapped in rather than copied.
   if (id_changed_) {
-    event_.id.swap(pending_id_);
+    copy_into(event_.id, pending_id_);
     id_changed_ = false;
   }
 

@@ -78,9 +78,9 @@ class EventParser {
   std::size_t bytes_fed() const noexcept { return bytes_fed_; }
 
  private:
-  void end_line(const char* begin, const char* eol, bool non_ascii, Handler& handler);
+  void end_line(const char* begin, const char* eol, bool unusual, Handler& handler);
   void keep_partial_line(const char* begin, const char* end, Handler& handler);
-  void take_line(std::string_view line, bool non_ascii, Handler& handler);
+  void take_line(std::string_view line, bool unusual, Handler& handler);
   void process_line(std::string_view line, Handler& handler);
   void process_field(std::string_view name, std::string_view value, Handler& handler);
   void append_data(std::string_view value, Handler& handler);
@@ -95,6 +95,7 @@ class EventParser {
   Event event_;             // the data and type being built, and the last event ID
   std::string pending_id_;  // the value of the last `id:` field, when id_changed_
 
+  bool line_unusual_ = false;    // the line being processed may hold NUL or non-ASCII bytes
   bool id_changed_ = false;      // an `id:` field set pending_id_ since the last dispatch
   bool type_set_ = false;        // an `event:` field set event_.type since the last dispatch
   bool has_data_ = false;        // a `data:` field came since the last dispatch
