@@ -19,5 +19,16 @@ install(FILES ${PROJECT_BINARY_DIR}/ssekitConfig.cmake
               ${PROJECT_BINARY_DIR}/ssekitConfigVersion.cmake
         DESTINATION ${ssekit_cmake_dir})
 
+# The .pc file finds the prefix from its own place, so `cmake --install --prefix X` works. A
+# static ssekit needs libcurl and threads on every link line; a shared one only privately.
+file(RELATIVE_PATH ssekit_pc_to_prefix "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+string(REGEX REPLACE "/$" "" ssekit_pc_to_prefix "${ssekit_pc_to_prefix}")
+if(BUILD_SHARED_LIBS)
+  set(ssekit_pc_requires "Requires.private")
+  set(ssekit_pc_libs "")
+else()
+  set(ssekit_pc_requires "Requires")
+  set(ssekit_pc_libs "-pthread")
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/ssekit.pc.in ${PROJECT_BINARY_DIR}/ssekit.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/ssekit.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

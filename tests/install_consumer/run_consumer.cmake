@@ -16,16 +16,21 @@ run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
 
-# pkg-config must find the same library through the installed ssekit.pc.
-find_program(PKG_CONFIG pkg-config)
-if(PKG_CONFIG)
-  file(GLOB pc_dirs ${prefix}/lib*/pkgconfig ${prefix}/lib/*/pkgconfig)
-  string(REPLACE ";" ":" pc_path "${pc_dirs}")
-  execute_process(COMMAND ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${pc_path}
-                  ${PKG_CONFIG} --cflags --libs ssekit
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE flags ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0 OR NOT flags MATCHES "-lssekit")
-    message(FATAL_ERROR "pkg-config could not find the installed ssekit: ${err}${flags}")
-  endif()
+# pkg-config alone must be enough to compile and link the same consumer, from wherever the
+# prefix was installed.
+find_program(PKG_CONFIG pkg-config REQUIRED)
+find_program(CXX_COMPILER NAMES c++ g++ clang++ REQUIRED)
+file(GLOB pc_dirs ${prefix}/lib*/pkgconfig ${prefix}/lib/*/pkgconfig)
+string(REPLACE ";" ":" pc_path "${pc_dirs}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${pc_path}
+                ${PKG_CONFIG} --cflags --libs ssekit
+                RESULT_VARIABLE rc OUTPUT_VARIABLE flags ERROR_VARIABLE err
+                OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "pkg-config could not find the installed ssekit: ${err}")
 endif()
+separate_arguments(flag_list UNIX_COMMAND "${flags}")
+run(${CXX_COMPILER} -std=c++17 ${CONSUMER_SOURCE_DIR}/main.cpp ${flag_list}
+    -o ${WORK_DIR}/consumer_pc)
+run(${WORK_DIR}/consumer_pc)
 message(STATUS "the installed ssekit package builds and runs a consumer")
