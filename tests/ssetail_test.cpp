@@ -1027,7 +1027,7 @@ TEST_CASE("NO_COLOR turns colour off on a terminal", "[ssetail]") {
   CHECK(ssetail.out() == "tick\r\nplain\r\n\r\n");
 }
 
-TEST_CASE("TLS: an untrusted certificate is fatal and named; --cacert and -k get past it",
+TEST_CASE("TLS: an untrusted certificate is fatal and named, and --cacert and -k get past it",
           "[ssetail]") {
   const SelfSignedCertificate tls;
   StreamServer server(tls.certificate, tls.key);
