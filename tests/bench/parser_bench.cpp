@@ -39,9 +39,10 @@ std::string small_event_stream() {
   std::string stream;
   char line[160];
   for (std::size_t i = 0; i < scaled(kSmallEvents); ++i) {
-    const int n = std::snprintf(line, sizeof line,
-                                "id: %zu\nevent: tick\ndata: {\"seq\":%zu,\"value\":%zu.25}\n\n", i,
-                                i, i % 997);
+    const int n =
+        std::snprintf(line, sizeof line,
+                      "id: %zu\nevent: tick\ndata: {\"seq\":%zu,\"value\":%zu.25,\"ok\":true}\n\n",
+                      i, i, i % 997);
     stream.append(line, static_cast<std::size_t>(n));
   }
   return stream;
