@@ -32,5 +32,8 @@ endif()
 separate_arguments(flag_list UNIX_COMMAND "${flags}")
 run(${CXX_COMPILER} -std=c++17 ${CONSUMER_SOURCE_DIR}/main.cpp ${flag_list}
     -o ${WORK_DIR}/consumer_pc)
-run(${WORK_DIR}/consumer_pc)
+# A shared ssekit in a scratch prefix is found the way an app's launcher would find it.
+file(GLOB lib_dirs ${prefix}/lib ${prefix}/lib64 ${prefix}/lib/*-linux-gnu)
+string(REPLACE ";" ":" lib_path "${lib_dirs}")
+run(${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${lib_path} ${WORK_DIR}/consumer_pc)
 message(STATUS "the installed ssekit package builds and runs a consumer")
