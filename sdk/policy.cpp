@@ -165,4 +165,9 @@ Error outcome_error(const Outcome& outcome, std::string_view request,
 }
 
 }  // namespace detail
+
+std::string describe_http_status(int status) {
+  return detail::describe_status(status);
+}
+
 }  // namespace ssekit

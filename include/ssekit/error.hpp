@@ -70,6 +70,11 @@ enum class ErrorCode {
 /// The stable name of a code, such as "content_type".
 const char* to_string(ErrorCode code) noexcept;
 
+/// "HTTP 404 Not Found": a status with its standard reason phrase (the number alone when the
+/// status is unusual), as ssekit's own messages name it. For tools that report an Error's
+/// http_status in their own words.
+std::string describe_http_status(int status);
+
 /// An error: our code, what caused it underneath, and a message for people.
 struct Error {
   /// What went wrong; ErrorCode::ok when nothing did.

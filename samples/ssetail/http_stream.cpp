@@ -26,57 +26,6 @@ struct StreamWatch {
   ssekit::Error last_failure;              // the last recoverable failure, for retries_exhausted
 };
 
-/// The reason phrases of the statuses a stream is likely to meet.
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 204:
-      return "No Content";
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Found";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 406:
-      return "Not Acceptable";
-    case 408:
-      return "Request Timeout";
-    case 410:
-      return "Gone";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "";
-  }
-}
-
-std::string describe_status(int status) {
-  std::string text = "HTTP " + std::to_string(status);
-  const std::string phrase = reason_phrase(status);
-  if (!phrase.empty()) text += " " + phrase;
-  return text;
-}
-
 /// The URL as messages show it: a password in it and the --query-token value replaced.
 std::string display_url(const TailOptions& options) {
   std::string url = options.url;
@@ -108,7 +57,7 @@ class StreamReport {
       case ssekit::ErrorCode::http_retryable:
       case ssekit::ErrorCode::http_status:
       case ssekit::ErrorCode::unauthorized:
-        if (error.http_status != 0) return describe_status(error.http_status);
+        if (error.http_status != 0) return ssekit::describe_http_status(error.http_status);
         break;
       case ssekit::ErrorCode::stale:
         return "a stale link: nothing received for " + describe_duration(options_.idle_timeout);
