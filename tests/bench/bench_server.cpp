@@ -51,9 +51,10 @@ EventStream build_stream(std::string name, std::size_t count, MakeEvent make_eve
 EventStream small_event_stream(std::size_t count) {
   return build_stream("small", count, [](std::size_t i, std::string& event) {
     char text[160];
-    const int n = std::snprintf(text, sizeof text,
-                                "id: %zu\nevent: tick\ndata: {\"seq\":%zu,\"value\":%zu.25}\n\n", i,
-                                i, i % 997);  // 997: a prime, so values do not repeat in step
+    const int n =
+        std::snprintf(text, sizeof text,
+                      "id: %zu\nevent: tick\ndata: {\"seq\":%zu,\"value\":%zu.25,\"ok\":true}\n\n",
+                      i, i, i % 997);  // 997: a prime, so values do not repeat in step
     event.assign(text, static_cast<std::size_t>(n));
   });
 }

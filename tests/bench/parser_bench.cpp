@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench_server.hpp"
 #include "ssekit/parser.hpp"
 
 namespace {
@@ -22,8 +23,6 @@ constexpr std::size_t kReadSize = 64 * 1024;  // what one socket read hands the 
 // The streams, at full scale.
 constexpr std::size_t kSmallEvents = 1000000;
 constexpr std::size_t kLargeEvents = 20000;
-constexpr std::size_t kLargeEventBytes = 4096;
-constexpr std::size_t kLargeEventLines = 4;
 constexpr std::size_t kCrlfEvents = 200000;
 constexpr std::size_t kCommentEvery = 10;
 
@@ -32,33 +31,6 @@ double g_scale = 1.0;
 std::size_t scaled(std::size_t count) {
   const auto n = static_cast<std::size_t>(static_cast<double>(count) * g_scale);
   return n == 0 ? 1 : n;
-}
-
-// ~70-byte events: an id, a type and one line of JSON, as a dashboard feed sends them.
-std::string small_event_stream() {
-  std::string stream;
-  char line[160];
-  for (std::size_t i = 0; i < scaled(kSmallEvents); ++i) {
-    const int n =
-        std::snprintf(line, sizeof line,
-                      "id: %zu\nevent: tick\ndata: {\"seq\":%zu,\"value\":%zu.25,\"ok\":true}\n\n",
-                      i, i, i % 997);
-    stream.append(line, static_cast<std::size_t>(n));
-  }
-  return stream;
-}
-
-// 4 KiB of data per event, over four data lines of 1 KiB.
-std::string large_event_stream() {
-  std::string stream;
-  const std::string chunk(kLargeEventBytes / kLargeEventLines - 1, 'x');
-  for (std::size_t i = 0; i < scaled(kLargeEvents); ++i) {
-    stream += "id: " + std::to_string(i) + "\n";
-    for (std::size_t line = 0; line < kLargeEventLines; ++line)
-      stream += "data: " + chunk + "\n";
-    stream += "\n";
-  }
-  return stream;
 }
 
 // CRLF line ends, multi-line data and a comment heartbeat every ten events.
@@ -76,8 +48,11 @@ const std::string& stream_named(const std::string& name) {
   static std::map<std::string, std::string> streams;
   auto it = streams.find(name);
   if (it != streams.end()) return it->second;
-  if (name == "small") return streams[name] = small_event_stream();
-  if (name == "4k") return streams[name] = large_event_stream();
+  // The same bytes client_bench sends over loopback, so the two benchmarks compare.
+  if (name == "small")
+    return streams[name] = ssekit::bench::small_event_stream(scaled(kSmallEvents)).body;
+  if (name == "4k")
+    return streams[name] = ssekit::bench::large_event_stream(scaled(kLargeEvents)).body;
   return streams[name] = crlf_stream();
 }
 
