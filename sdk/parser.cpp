@@ -5,6 +5,7 @@
 // capacity, so a steady stream allocates nothing.
 #include "ssekit/parser.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -13,41 +14,67 @@
 #include "utf8.hpp"
 
 namespace ssekit {
+namespace detail {
+
+// The four field names the spec acts on. Any other name is ignored.
+enum class Field : unsigned char { data, id, event, retry, other };
+
+}  // namespace detail
+
 namespace {
+
+using detail::Field;
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 constexpr std::string_view kDefaultType = "message";
 
-// Replaces the text of `target`, reusing its capacity (cheaper than a general assign).
+// Replaces the text of `target`, reusing its capacity. The ids of one stream usually keep
+// their length from event to event, and then the bytes are simply overwritten in place.
 void copy_into(std::string& target, std::string_view text) {
-  target.clear();
-  target.append(text.data(), text.size());
+  if (target.size() == text.size()) {
+    if (!text.empty()) std::memcpy(target.data(), text.data(), text.size());
+    return;
+  }
+  target.assign(text.data(), text.size());
 }
 
-// Compares a field name with a literal; the fixed length lets the compiler inline the compare.
-template <std::size_t N>
-bool is_field(std::string_view name, const char (&literal)[N]) {
-  return name.size() == N - 1 && std::memcmp(name.data(), literal, N - 1) == 0;
-}
-
-// Where the colon of a "data:", "id:", "event:" or "retry:" line is, or 0 for any other line.
-std::size_t known_field_colon(std::string_view line) {
+// Recognises "data:", "id:", "event:" and "retry:" by their fixed prefix, colon included, and
+// sets `colon` to where the colon is. Most lines start so; the rest take the general search.
+Field known_field(std::string_view line, std::size_t& colon) {
   const auto starts_with = [line](std::string_view prefix) {
     return line.size() >= prefix.size() &&
            std::memcmp(line.data(), prefix.data(), prefix.size()) == 0;
   };
   switch (line[0]) {
     case 'd':
-      return starts_with("data:") ? 4 : 0;
+      colon = 4;
+      return starts_with("data:") ? Field::data : Field::other;
     case 'i':
-      return starts_with("id:") ? 2 : 0;
+      colon = 2;
+      return starts_with("id:") ? Field::id : Field::other;
     case 'e':
-      return starts_with("event:") ? 5 : 0;
+      colon = 5;
+      return starts_with("event:") ? Field::event : Field::other;
     case 'r':
-      return starts_with("retry:") ? 5 : 0;
+      colon = 5;
+      return starts_with("retry:") ? Field::retry : Field::other;
     default:
-      return 0;
+      return Field::other;
   }
+}
+
+// Names a field from the whole name: for lines the prefix test did not settle.
+template <std::size_t N>
+bool is_field(std::string_view name, const char (&literal)[N]) {
+  return name.size() == N - 1 && std::memcmp(name.data(), literal, N - 1) == 0;
+}
+
+Field field_named(std::string_view name) {
+  if (is_field(name, "data")) return Field::data;
+  if (is_field(name, "id")) return Field::id;
+  if (is_field(name, "event")) return Field::event;
+  if (is_field(name, "retry")) return Field::retry;
+  return Field::other;
 }
 
 // Event types are short: comparing them in a loop is cheaper than a call to memcmp.
@@ -128,6 +155,7 @@ void EventParser::feed(std::string_view bytes, Handler& handler) {
   // by a byte of a neighbouring line in the same block; that only costs a validation.
   const char* line = p;
   bool unusual = false;
+  bool settled = false;
   const char* next = nullptr;
   for (const char* block = p; block < end; block = next) {
     const auto left = static_cast<std::size_t>(end - block);
@@ -141,7 +169,16 @@ void EventParser::feed(std::string_view bytes, Handler& handler) {
       const char* eol = block + __builtin_ctzll(ends);
       if (eol < line) continue;  // the LF of a CR LF, already stepped over
 
-      end_line(line, eol, unusual, handler);
+      // After the first line end of a read nothing is pending, skipped or at the stream start,
+      // so a plain line within the limit goes straight to the field rules.
+      const auto size = static_cast<std::size_t>(eol - line);
+      if (settled && !unusual && size <= limits_.max_line_bytes) {
+        line_unusual_ = false;
+        process_line(std::string_view(line, size), handler);
+      } else {
+        end_line(line, eol, unusual, handler);
+        settled = true;
+      }
       unusual = block_unusual;
 
       // Step past the line end: LF, CR LF, or a lone CR (whose LF may come in the next read).
@@ -216,12 +253,14 @@ inline void EventParser::process_line(std::string_view line, Handler& handler) {
   }
 
   // "field: value" with exactly one optional space after the colon; no colon means the whole
-  // line is the field name and the value is empty. The common names are recognised by their
-  // fixed prefix first, which saves searching for the colon in most lines.
-  std::size_t colon = known_field_colon(line);
-  if (colon == 0) {
+  // line is the field name and the value is empty.
+  std::size_t colon = 0;
+  Field field = known_field(line, colon);
+  if (field == Field::other) {
+    colon = 0;
     while (colon < line.size() && line[colon] != ':')
       ++colon;
+    field = field_named(line.substr(0, colon));
   }
 
   std::string_view value;
@@ -229,36 +268,43 @@ inline void EventParser::process_line(std::string_view line, Handler& handler) {
     value = line.substr(colon + 1);
     if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   }
-  process_field(line.substr(0, colon), value, handler);
+  process_field(field, value, handler);
 }
 
-inline void EventParser::process_field(std::string_view name, std::string_view value,
-                                       Handler& handler) {
-  if (is_field(name, "data")) {
-    append_data(value, handler);
-  } else if (is_field(name, "id")) {
-    // An id holding U+0000 is ignored as a whole, per the spec.
-    if (!line_unusual_ || !contains_nul(value)) {
-      copy_into(pending_id_, value);
-      id_changed_ = true;
+inline void EventParser::process_field(Field field, std::string_view value, Handler& handler) {
+  switch (field) {
+    case Field::data:
+      append_data(value, handler);
+      break;
+    case Field::id:
+      // An id holding U+0000 is ignored as a whole, per the spec.
+      if (!line_unusual_ || !contains_nul(value)) {
+        copy_into(pending_id_, value);
+        id_changed_ = true;
+      }
+      break;
+    case Field::event: {
+      // event_.type is only seen at dispatch, so it holds the type being built. Copying only
+      // when it differs means a feed of one event type never copies it.
+      const std::string_view type = value.empty() ? kDefaultType : value;
+      if (!same_text(event_.type, type)) copy_into(event_.type, type);
+      type_set_ = true;
+      break;
     }
-  } else if (is_field(name, "event")) {
-    // event_.type is only seen at dispatch, so it holds the type being built. Copying only when
-    // it differs means a feed of one event type never copies it.
-    const std::string_view type = value.empty() ? kDefaultType : value;
-    if (!same_text(event_.type, type)) copy_into(event_.type, type);
-    type_set_ = true;
-  } else if (is_field(name, "retry")) {
-    // Only ASCII digits count; "1.5", "-1", " 10" and "" are ignored.
-    if (is_ascii_digits(value)) handler.on_retry(parse_retry(value));
+    case Field::retry:
+      // Only ASCII digits count; "1.5", "-1", " 10" and "" are ignored.
+      if (is_ascii_digits(value)) handler.on_retry(parse_retry(value));
+      break;
+    case Field::other:
+      break;  // any other field name is ignored
   }
-  // Any other field name is ignored.
 }
 
 inline void EventParser::append_data(std::string_view value, Handler& handler) {
   if (skipping_event_) return;
 
-  if (event_.data.size() + value.size() + 1 > limits_.max_event_bytes) {
+  const std::size_t needed = event_.data.size() + value.size() + 1;
+  if (needed > limits_.max_event_bytes) {
     Error error;
     error.code = ErrorCode::event_too_large;
     error.message = "event stream: event data over " + std::to_string(limits_.max_event_bytes) +
@@ -267,6 +313,14 @@ inline void EventParser::append_data(std::string_view value, Handler& handler) {
     clear_event();
     handler.on_error(error);
     return;
+  }
+
+  // Once the buffer would pass half the limit it grows straight to the limit. Doubling alone
+  // can stop just under the limit and then copy a full buffer into one twice its size: a server
+  // could make the client hold twice max_event_bytes for a moment.
+  const std::size_t capacity = event_.data.capacity();
+  if (needed > capacity && std::max(needed, 2 * capacity) > limits_.max_event_bytes / 2) {
+    event_.data.reserve(limits_.max_event_bytes);
   }
 
   // Lines are joined with LF; writing it before every line but the first leaves no final LF to

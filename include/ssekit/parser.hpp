@@ -23,6 +23,9 @@
 #include "ssekit/event.hpp"
 
 namespace ssekit {
+namespace detail {
+enum class Field : unsigned char;  // a field name the parser knows (parser.cpp)
+}  // namespace detail
 
 /// Bounds on what one stream may make the parser hold.
 struct ParserLimits {
@@ -82,7 +85,7 @@ class EventParser {
   void keep_partial_line(const char* begin, const char* end, Handler& handler);
   void take_line(std::string_view line, bool unusual, Handler& handler);
   void process_line(std::string_view line, Handler& handler);
-  void process_field(std::string_view name, std::string_view value, Handler& handler);
+  void process_field(detail::Field field, std::string_view value, Handler& handler);
   void append_data(std::string_view value, Handler& handler);
   void dispatch(Handler& handler);
   void refuse_line(Handler& handler);

@@ -2,6 +2,7 @@
 // line reading the same stream from the same server, with the ratio printed in the same run.
 //
 //   client_bench [--scale=1] [--repetitions=3] [--read-buffer-bytes=0] [--curl=curl]
+//                [--only=small/64k|small/event|4k/64k|4k/event]
 //
 // Four cases: 1,000,000 small events and 20,000 events of 4 KiB, each sent in 64 KiB HTTP
 // chunks and with one HTTP chunk per event. ssekit reads and parses every event into a callback
@@ -187,6 +188,7 @@ int main(int argc, char** argv) {
     const double scale = flags.number("scale", 1.0);
     const int repetitions = static_cast<int>(flags.number("repetitions", 3));
     const std::string curl = flags.text("curl", "curl");
+    const std::string only = flags.text("only", "");  // one case, to profile it alone
     // 0: ssekit's default (libcurl's 16 KiB). The curl command line reads 100 KiB at a time.
     const auto read_buffer_bytes = static_cast<std::size_t>(flags.number("read-buffer-bytes", 0));
     if (!flags.unknown().empty()) {
@@ -207,12 +209,25 @@ int main(int argc, char** argv) {
     // Targets from the issue: 0.6 and 0.95 of curl's byte rate with 64 KiB chunks, faster than
     // curl with a chunk per event (curl writes each chunk to stdout; ssekit must not pay per
     // chunk).
-    const std::vector<Case> cases = {
+    std::vector<Case> cases = {
         {&small, Chunking::block_64k, 0.6, ">= 0.60"},
         {&small, Chunking::per_event, 1.0, "> 1"},
         {&large, Chunking::block_64k, 0.95, ">= 0.95"},
         {&large, Chunking::per_event, 1.0, "> 1"},
     };
+    if (!only.empty()) {
+      const auto named = [&](const Case& c) {
+        const char* chunks = c.chunking == Chunking::block_64k ? "64k" : "event";
+        return c.stream->name + "/" + chunks == only;
+      };
+      cases.erase(
+          std::remove_if(cases.begin(), cases.end(), [&](const Case& c) { return !named(c); }),
+          cases.end());
+      if (cases.empty()) {
+        std::fprintf(stderr, "no case named %s\n", only.c_str());
+        return 2;
+      }
+    }
     std::vector<Figures> figures(cases.size());
 
     std::printf(
