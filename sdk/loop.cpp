@@ -1,25 +1,20 @@
+// loop.cpp: the loop thread: its task queue, timers and transfers. Waiting for sockets is the
+// poller's job (poller.hpp), so nothing here depends on the platform.
 #include "ssekit/loop.hpp"
 
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
-#include <array>
-#include <cerrno>
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
 #include "loop_core.hpp"
+#include "poller.hpp"
 
 namespace ssekit {
 namespace detail {
 namespace {
 
-// Ready sockets taken from epoll per wake-up; more simply wait for the next one.
-constexpr int kMaxEventsPerWait = 256;
-
 // Upper bound on one wait even with nothing scheduled: a safety net, not a heartbeat.
-constexpr int kMaxWaitMs = 60'000;
+constexpr std::chrono::milliseconds kMaxWait{60'000};
 
 }  // namespace
 
@@ -37,20 +32,15 @@ struct LoopCore::CurlCall {
 LoopCore::LoopCore() {
   ensure_curl_initialized();
   multi_ = curl_multi_init();
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (multi_ == nullptr || epoll_fd_ < 0 || wake_fd_ < 0) {
-    throw std::runtime_error("ssekit: cannot create the event loop (curl multi, epoll, eventfd)");
+  if (multi_ == nullptr)
+    throw std::runtime_error("ssekit: cannot create the event loop (curl multi)");
+  try {
+    poller_ = make_poller(multi_);
+  } catch (...) {
+    curl_multi_cleanup(multi_);
+    throw;
   }
-  epoll_event event{};
-  event.events = EPOLLIN;
-  event.data.fd = wake_fd_;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
 
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &LoopCore::on_socket);
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &LoopCore::on_curl_timer);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
   // HTTP/2 streams to one origin share a connection (with CURLOPT_PIPEWAIT on each stream).
   curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
 }
@@ -61,9 +51,9 @@ LoopCore::~LoopCore() {
   for (auto& [key, task] : timers_)
     task = nullptr;
   tasks_.clear();
-  if (multi_ != nullptr) curl_multi_cleanup(multi_);
-  if (wake_fd_ >= 0) close(wake_fd_);
-  if (epoll_fd_ >= 0) close(epoll_fd_);
+  // The poller goes after the multi handle: cleanup may still call its socket callback.
+  curl_multi_cleanup(multi_);
+  poller_.reset();
 }
 
 bool LoopCore::start() {
@@ -79,11 +69,7 @@ bool LoopCore::post(Task task) {
     if (stopped_) return false;
     tasks_.push_back(std::move(task));
   }
-  if (!wake_pending_.exchange(true)) {
-    const std::uint64_t one = 1;
-    ssize_t written = write(wake_fd_, &one, sizeof one);
-    (void)written;  // EAGAIN means the counter is already non-zero: the loop wakes anyway
-  }
+  if (!wake_pending_.exchange(true)) poller_->wake();
   return true;
 }
 
@@ -95,9 +81,7 @@ void LoopCore::stop() {
     thread = std::move(thread_);
   }
   stop_requested_ = true;
-  const std::uint64_t one = 1;
-  ssize_t written = write(wake_fd_, &one, sizeof one);
-  (void)written;
+  poller_->wake();
   if (thread.joinable()) thread.join();
   std::vector<Task> dropped;
   {
@@ -129,53 +113,33 @@ void LoopCore::run() {
   if (delete_self) delete this;
 }
 
+// One turn of the loop: wait and let libcurl work, then finished transfers, posted tasks and due
+// timers. Clearing wake_pending_ before the tasks are taken is what makes a post() that comes
+// later ring the poller again.
 void LoopCore::step() {
-  std::array<epoll_event, kMaxEventsPerWait> events;
-  const int ready = epoll_wait(epoll_fd_, events.data(), kMaxEventsPerWait, wait_timeout_ms());
-
-  for (int i = 0; i < ready; ++i) {
-    const int fd = events[i].data.fd;
-    if (fd == wake_fd_) {
-      std::uint64_t count = 0;
-      ssize_t got = read(wake_fd_, &count, sizeof count);
-      (void)got;
-      wake_pending_ = false;
-      continue;
-    }
-    int flags = 0;
-    if (events[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
-    if (events[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
-    if (events[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
-    socket_action(fd, flags);
+  {
+    CurlCall call(*this);
+    poller_->wait_and_drive(longest_wait());
   }
+  wake_pending_ = false;
 
-  if (curl_timer_armed_ && Clock::now() >= curl_deadline_) {
-    curl_timer_armed_ = false;
-    socket_action(CURL_SOCKET_TIMEOUT, 0);
-  }
   read_done_transfers();
   run_tasks();
   run_timers();
   read_done_transfers();
 }
 
-int LoopCore::wait_timeout_ms() const {
-  if (wake_pending_) return 0;
-  auto until = Clock::time_point::max();
-  if (curl_timer_armed_) until = curl_deadline_;
-  if (!timers_.empty()) until = std::min(until, timers_.begin()->first.first);
-  if (until == Clock::time_point::max()) return kMaxWaitMs;
+// How long the poller may sleep for the loop's own sake: not at all with work posted, else until
+// the next timer. libcurl's timers are the poller's to add.
+std::chrono::milliseconds LoopCore::longest_wait() const {
+  if (wake_pending_) return std::chrono::milliseconds(0);
+  if (timers_.empty()) return kMaxWait;
 
   const auto now = Clock::now();
-  if (until <= now) return 0;
+  const auto until = timers_.begin()->first.first;
+  if (until <= now) return std::chrono::milliseconds(0);
   // Round up: waking a little early would spin until the deadline.
-  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
-  return static_cast<int>(std::min<long long>(wait, kMaxWaitMs));
-}
-
-void LoopCore::socket_action(curl_socket_t fd, int events) {
-  CurlCall call(*this);
-  curl_multi_socket_action(multi_, fd, events, &running_);
+  return std::min(std::chrono::ceil<std::chrono::milliseconds>(until - now), kMaxWait);
 }
 
 void LoopCore::read_done_transfers() {
@@ -243,34 +207,6 @@ void LoopCore::remove_transfer(CURL* easy) {
 void LoopCore::pause(CURL* easy, int bitmask) {
   CurlCall call(*this);
   curl_easy_pause(easy, bitmask);
-}
-
-int LoopCore::on_socket(CURL* /*easy*/, curl_socket_t fd, int what, void* self,
-                        void* /*socket_data*/) {
-  auto* core = static_cast<LoopCore*>(self);
-  if (what == CURL_POLL_REMOVE) {
-    // Fails harmlessly when libcurl already closed the socket (epoll forgot it then).
-    epoll_ctl(core->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-    return 0;
-  }
-  epoll_event event{};
-  event.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-  event.data.fd = fd;
-  if (epoll_ctl(core->epoll_fd_, EPOLL_CTL_MOD, fd, &event) != 0 && errno == ENOENT) {
-    epoll_ctl(core->epoll_fd_, EPOLL_CTL_ADD, fd, &event);
-  }
-  return 0;
-}
-
-int LoopCore::on_curl_timer(CURLM* /*multi*/, long timeout_ms, void* self) {
-  auto* core = static_cast<LoopCore*>(self);
-  if (timeout_ms < 0) {
-    core->curl_timer_armed_ = false;
-  } else {
-    core->curl_timer_armed_ = true;
-    core->curl_deadline_ = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  }
-  return 0;
 }
 
 }  // namespace detail

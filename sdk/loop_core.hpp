@@ -1,11 +1,11 @@
 // loop_core.hpp: the engine of a Loop: one thread, one curl multi handle, timers and a queue of
 // work posted from other threads.
 //
-// The thread waits in epoll on every socket libcurl asks about plus an eventfd that post()
-// rings, and drives libcurl through curl_multi_socket_action, so the work of one wake-up is
-// proportional to the sockets that are ready, not to the number of streams: 10,000 idle
-// streams cost nothing between their heartbeats. (curl_multi_poll would scan every transfer on
-// every wake-up.)
+// How the thread waits is the one platform-specific part and sits behind Poller (poller.hpp):
+// on Linux epoll and curl_multi_socket_action, so the work of one wake-up is proportional to
+// the sockets that are ready, not to the number of streams (10,000 idle streams cost nothing
+// between their heartbeats); elsewhere libcurl's own curl_multi_poll. This file and loop.cpp
+// use no OS call.
 //
 // Everything but post(), start(), stop() and on_loop_thread() must be called on the loop
 // thread.
@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -26,6 +27,8 @@
 #include <vector>
 
 namespace ssekit::detail {
+
+class Poller;
 
 /// A transfer the loop drives: told when libcurl finishes it.
 class Transfer {
@@ -106,18 +109,13 @@ class LoopCore {
 
   void run();
   void step();
-  int wait_timeout_ms() const;
+  std::chrono::milliseconds longest_wait() const;
   void run_tasks();
   void run_timers();
   void read_done_transfers();
-  void socket_action(curl_socket_t fd, int events);
-
-  static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socket_data);
-  static int on_curl_timer(CURLM* multi, long timeout_ms, void* self);
 
   CURLM* multi_ = nullptr;
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;
+  std::unique_ptr<Poller> poller_;  // after multi_: built on it, and outlives its cleanup
 
   std::mutex mutex_;  // guards tasks_, stopped_, thread_
   std::vector<Task> tasks_;
@@ -130,10 +128,7 @@ class LoopCore {
 
   // Loop thread only.
   int in_curl_ = 0;
-  int running_ = 0;
   std::atomic<std::size_t> transfers_{0};
-  bool curl_timer_armed_ = false;
-  Clock::time_point curl_deadline_{};
   TimerId next_timer_id_ = 1;
   std::map<std::pair<Clock::time_point, TimerId>, Task> timers_;
   std::unordered_map<TimerId, Clock::time_point> timer_deadlines_;
