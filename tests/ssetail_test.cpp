@@ -1057,3 +1057,81 @@ TEST_CASE("TLS: an untrusted certificate is fatal and named, and --cacert and -k
     CHECK(run.out == "secure\n");
   }
 }
+
+TEST_CASE("Verbose output shows no credential, whatever the server answers",
+          "[ssetail][security]") {
+  // Distinctive values: a hit can only be a leak. Each ends in a marker the check looks for.
+  const std::vector<std::string> markers = {"B9q2W7", "C4r8E1", "H6t3Y5", "Q2u7I9"};
+  const std::vector<std::string> credentials = {"-v",
+                                                "--bearer",
+                                                "bearer-B9q2W7",
+                                                "--cookie",
+                                                "session=cookie-C4r8E1",
+                                                "-H",
+                                                "X-Api-Key: header-H6t3Y5",
+                                                "--query-token",
+                                                "token=query-Q2u7I9"};
+  const auto with_credentials = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), credentials.begin(), credentials.end());
+    return args;
+  };
+
+  StreamServer other;
+  other.http().Get("/refuse", [&](const httplib::Request& request, httplib::Response& response) {
+    other.record(request);
+    response.status = 401;
+  });
+  other.start();
+  StreamServer server;
+  server.http().Get("/away", [&](const httplib::Request& request, httplib::Response& response) {
+    server.record(request);
+    response.set_redirect(other.url("/refuse"), 302);
+  });
+  std::atomic<int> calls{0};
+  server.http().Get("/flaky", [&](const httplib::Request& request, httplib::Response& response) {
+    if (calls.fetch_add(1) == 0) {
+      server.record(request);
+      response.status = 503;
+      return;
+    }
+    server.stream(request, response, "data: back\n\n");
+  });
+  server.http().Get("/down", [&](const httplib::Request& request, httplib::Response& response) {
+    server.record(request);
+    response.status = 503;
+  });
+  server.start();
+
+  std::vector<Run> runs;
+  // A redirect to another origin that refuses: ssetail fails, and nothing followed it there.
+  runs.push_back(run_ssetail(with_credentials({"--max-retries", "0", server.url("/away")})));
+  CHECK(runs.back().status == 1);
+  REQUIRE(other.seen().size() == 1);
+  CHECK(other.seen()[0].authorization.empty());
+  CHECK(other.seen()[0].cookie.empty());
+  CHECK(other.seen()[0].api_key.empty());
+  CHECK(other.seen()[0].query.empty());
+  // A 503 that is retried, then the stream.
+  runs.push_back(run_ssetail(with_credentials(
+      {"--backoff-initial", "20ms", "-n", "1", "--format", "{data}", server.url("/flaky")})));
+  CHECK(runs.back().status == 0);
+  CHECK(runs.back().out == "back\n");
+  // A 503 until the retries run out.
+  runs.push_back(run_ssetail(
+      with_credentials({"--backoff-initial", "10ms", "--max-retries", "2", server.url("/down")})));
+  CHECK(runs.back().status == 1);
+
+  for (const auto& run : runs) {
+    CAPTURE(run.out, run.err);
+    CHECK_FALSE(run.err.empty());  // verbose output was there to be searched
+    for (const auto& marker : markers) {
+      CHECK(run.out.find(marker) == std::string::npos);
+      CHECK(run.err.find(marker) == std::string::npos);
+    }
+  }
+  // The servers got the credentials on the origin, so their absence above means something.
+  const auto seen = server.seen();
+  REQUIRE_FALSE(seen.empty());
+  CHECK(seen[0].authorization == "Bearer bearer-B9q2W7");
+  CHECK(seen[0].query == "query-Q2u7I9");
+}
