@@ -546,9 +546,12 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
   void on_error(const Error& error) override { report_error(error); }
 
   void publish_last_event_id() {
+    // Only this thread writes published_last_event_id, so it may compare it without the lock;
+    // a chunk that moved no id then costs no lock at all.
     const std::string& id = parser.last_event_id();
+    if (published_last_event_id == id) return;
     std::lock_guard<std::mutex> lock(mutex);
-    if (published_last_event_id != id) published_last_event_id = id;
+    published_last_event_id = id;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -14,6 +14,12 @@ namespace {
 constexpr long kKeepAliveIdleSeconds = 30;
 constexpr long kKeepAliveIntervalSeconds = 10;
 
+// The read buffer when the options leave it to us. A bulk stream then costs one read call per
+// 128 KiB instead of per 16 KiB (libcurl's own default): about 8% of the loop thread on a
+// stream of small events at full speed. The pages are only resident once a read fills them, so
+// an idle stream, which reads a heartbeat at a time, pays no more than with 16 KiB.
+constexpr long kDefaultReadBufferBytes = 128 * 1024;
+
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
     text.remove_prefix(1);
@@ -87,9 +93,9 @@ Error Transport::configure(const ClientOptions& options) {
   set(CURLOPT_TCP_KEEPINTVL, kKeepAliveIntervalSeconds);
   set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
   set(CURLOPT_HTTP_VERSION, curl_http_version(options.http_version));
-  if (options.read_buffer_bytes != 0) {
-    set(CURLOPT_BUFFERSIZE, static_cast<long>(options.read_buffer_bytes));
-  }
+  set(CURLOPT_BUFFERSIZE, options.read_buffer_bytes != 0
+                              ? static_cast<long>(options.read_buffer_bytes)
+                              : kDefaultReadBufferBytes);
 
   set(CURLOPT_SSL_VERIFYPEER, options.tls.verify ? 1L : 0L);
   set(CURLOPT_SSL_VERIFYHOST, options.tls.verify ? 2L : 0L);

@@ -146,9 +146,11 @@ struct ClientOptions {
   /// 0 queues without limit.
   std::size_t max_queued_events = 10000;
 
-  /// Size of the buffer each stream reads the socket into. Default 0: libcurl's 16 KiB, which
-  /// keeps an idle stream under 20 KiB of memory. A few streams carrying bulk data (MB/s) read
-  /// in fewer, larger calls with 64 to 512 KiB; libcurl clamps the value to [1 KiB, 512 KiB].
+  /// Size of the buffer each stream reads the socket into. Default 0: 128 KiB, so a stream at
+  /// full speed reads in few, large calls. Its pages become resident only as far as reads fill
+  /// them: an idle stream stays under 20 KiB in all, but one that once received a burst keeps up
+  /// to the whole buffer. Many busy streams may want 16 KiB; libcurl clamps the value to
+  /// [1 KiB, 512 KiB].
   std::size_t read_buffer_bytes = 0;
 
   /// Where log lines go. Default: nowhere (ssekit is silent).
