@@ -117,11 +117,15 @@ std::string base64url_encode(const std::string& bytes) {
 
 bool base64url_decode(const std::string& text, std::string& out) {
   out.clear();
+  // Padding, if any, is one or two '=' at the very end: nothing may follow it.
+  const size_t padding = std::min(text.find('='), text.size());
+  if (text.size() - padding > 2 || text.find_first_not_of('=', padding) != std::string::npos) {
+    return false;
+  }
   std::uint32_t buffer = 0;
   int bits = 0;
-  for (char c : text) {
-    if (c == '=') break;
-    const char* p = std::char_traits<char>::find(kAlphabet, 64, c);
+  for (size_t i = 0; i < padding; ++i) {
+    const char* p = std::char_traits<char>::find(kAlphabet, 64, text[i]);
     if (p == nullptr) return false;
     buffer = (buffer << 6) | static_cast<std::uint32_t>(p - kAlphabet);
     bits += 6;
@@ -130,7 +134,10 @@ bool base64url_decode(const std::string& text, std::string& out) {
       out += static_cast<char>((buffer >> bits) & 0xFF);
     }
   }
-  return true;
+  // One spelling per byte string (RFC 4648 section 3.5): a lone last character carries no
+  // whole byte, and the bits left below the last byte must be zero. Otherwise a token could
+  // be altered in its last character and still verify.
+  return bits < 6 && (buffer & ((1u << bits) - 1)) == 0;
 }
 
 Authenticator::Authenticator(std::string secret, std::string cookie)
