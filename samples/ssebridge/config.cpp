@@ -1,5 +1,6 @@
 #include "config.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -50,6 +51,14 @@ std::vector<std::string> split_list(const std::string& value) {
     if (!item.empty()) out.push_back(item);
   }
   return out;
+}
+
+// A channel pattern of a token: "*", a channel name, or a channel name's start followed by '*'.
+// Anything else could not be minted (the claims are JSON, which holds UTF-8 only).
+bool is_channel_pattern(const std::string& pattern) {
+  if (pattern == "*") return true;
+  const bool prefix = !pattern.empty() && pattern.back() == '*';
+  return check_channel(prefix ? pattern.substr(0, pattern.size() - 1) : pattern).empty();
 }
 
 using Setter = std::function<bool(const std::string& value, Command& command)>;
@@ -132,7 +141,8 @@ const std::map<std::string, Setter>& token_options() {
       {"--channels",
        [](const std::string& v, Command& c) {
          c.token.channels = split_list(v);
-         return !c.token.channels.empty();
+         return !c.token.channels.empty() &&
+                std::all_of(c.token.channels.begin(), c.token.channels.end(), is_channel_pattern);
        }},
       {"--scope",
        [](const std::string& v, Command& c) {
