@@ -16,6 +16,12 @@ namespace {
 // Upper bound on one wait even with nothing scheduled: a safety net, not a heartbeat.
 constexpr std::chrono::milliseconds kMaxWait{60'000};
 
+// Streams libcurl puts on one HTTP/2 connection at most. Its own default is 100, and libcurl
+// 7.88 opens a connection of its own for every stream past that limit, so the 101st to 200th
+// streams to one origin took 100 extra connections. The server's SETTINGS_MAX_CONCURRENT_STREAMS
+// still applies (nginx: 128, often raised); this only keeps the client from being the limit.
+constexpr long kMaxStreamsPerConnection = 10'000;
+
 }  // namespace
 
 void ensure_curl_initialized() {
@@ -43,6 +49,7 @@ LoopCore::LoopCore() {
 
   // HTTP/2 streams to one origin share a connection (with CURLOPT_PIPEWAIT on each stream).
   curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+  curl_multi_setopt(multi_, CURLMOPT_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
 }
 
 LoopCore::~LoopCore() {
