@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 namespace ssebridge {
@@ -53,7 +55,15 @@ bool read_claims(const nlohmann::json& payload, TokenClaims& claims, std::string
     reason = "token has no exp claim";
     return false;
   }
-  claims.expires_at = exp->get<std::int64_t>();
+  // JWT's NumericDate may be fractional or huge; converting a double outside int64's range
+  // is undefined behaviour, so such a claim is refused rather than cast.
+  constexpr double kInt64Bound = 9.2e18;  // just inside int64's range (about 9.22e18)
+  if (!(std::fabs(exp->get<double>()) < kInt64Bound)) {
+    reason = "token exp claim is out of range";
+    return false;
+  }
+  claims.expires_at = exp->is_number_float() ? static_cast<std::int64_t>(exp->get<double>())
+                                             : exp->get<std::int64_t>();
   const auto channels = payload.find("channels");
   if (channels == payload.end() || !channels->is_array()) {
     reason = "token has no channels claim";
