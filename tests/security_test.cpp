@@ -39,7 +39,6 @@ using ssekit::ErrorCode;
 using ssekit::LogLevel;
 using ssekit::State;
 using ssekit::test::fast_options;
-using ssekit::test::poll_until;
 using ssekit::test::Recorder;
 using ssekit::test::SseTestServer;
 using ssekit::test::StreamWriter;
@@ -294,6 +293,7 @@ constexpr std::size_t kGiB = std::size_t{1} << 30;
 // What the server sends around the payload: an event that marks the baseline, then the payload,
 // then line ends that close whatever the payload left open, then an event that must still come.
 const std::string kReadyEvent = "data: ready\n\n";
+const std::string kDataField = "data: ";
 const std::string kAfterEvents = "\n\ndata: after\n\n";
 
 // The shapes of a payload built to exhaust memory.
@@ -314,7 +314,8 @@ constexpr std::size_t kFloodBlockBytes = kMiB;
 const std::string& flood_block(Flood shape) {
   static const std::string letters(kFloodBlockBytes, 'a');
   static const std::string lines = [] {
-    std::string line = "data: " + std::string(kFloodLineBytes - 7, 'a') + "\n";
+    std::string line = kDataField + std::string(kFloodLineBytes - kDataField.size() - 1, 'a');
+    line += '\n';
     std::string block;
     while (block.size() < kFloodBlockBytes)
       block += line;
@@ -326,7 +327,7 @@ const std::string& flood_block(Flood shape) {
 // Serves GET /flood: the ready event, `payload_bytes` of `shape`, the line ends and the after
 // event, with a Content-Length, written straight from the static block.
 void serve_flood(SseTestServer& server, Flood shape, std::size_t payload_bytes) {
-  const std::string head = kReadyEvent + (shape == Flood::one_data_line ? "data: " : "");
+  const std::string head = kReadyEvent + (shape == Flood::one_data_line ? kDataField : "");
   server.handle(
       "/flood", [&server, shape, payload_bytes, head](const auto&, httplib::Response& response) {
         const std::size_t total = head.size() + payload_bytes + kAfterEvents.size();
@@ -433,17 +434,30 @@ std::string describe(const ProbeReport& report) {
   return text;
 }
 
+// Sanitizer builds (SSEKIT_SANITIZE; tests/CMakeLists.txt sets SSEKIT_SANITIZED) send the same
+// floods sixteen times smaller: instrumentation makes each byte cost many times more, and what
+// they look for (memory errors, races) shows as well in 64 MiB. Their allocators keep freed
+// blocks in quarantine and add shadow memory, so resident memory there says nothing about the
+// client's limits and is reported but not compared.
+#ifndef SSEKIT_SANITIZED
+#define SSEKIT_SANITIZED 0
+#endif
+constexpr bool kSanitized = SSEKIT_SANITIZED != 0;
+constexpr std::size_t kSanitizedFloodDivisor = 16;
+
 // Memory a client may use beyond what its parser limits allow: allocator rounding, libcurl's
 // and the socket's buffers growing with the first large reads, thread stacks touched deeper.
-// Measured at 1 to 2 MiB (docs/reliability.md); 4 MiB leaves room without hiding a leak, which
-// at these stream sizes would show as hundreds of MiB.
+// Measured at under 0.5 MiB past the limit that was hit (docs/reliability.md); 4 MiB leaves
+// room without hiding a leak, which at these stream sizes would show as hundreds of MiB.
 constexpr std::size_t kClientOverheadBytes = 4 * kMiB;
 
-// Sends `payload_bytes` of `shape` to a probe with `limits`, then checks the probe got the
-// ready and after events on one connection, one error of `expected`, and stayed within its
-// limits. Prints the figures for docs/reliability.md.
-void check_flood(Flood shape, std::size_t payload_bytes, const ssekit::ParserLimits& limits,
+// Sends `nominal_bytes` of `shape` (less in sanitizer builds) to a probe with `limits`, then
+// checks the probe got the ready and after events on one connection, one error of `expected`,
+// and stayed within its limits. Prints the figures for docs/reliability.md.
+void check_flood(Flood shape, std::size_t nominal_bytes, const ssekit::ParserLimits& limits,
                  ErrorCode expected, std::chrono::seconds limit) {
+  const std::size_t payload_bytes =
+      kSanitized ? nominal_bytes / kSanitizedFloodDivisor : nominal_bytes;
   SseTestServer server(2);
   serve_flood(server, shape, payload_bytes);
   const auto began = std::chrono::steady_clock::now();
@@ -465,8 +479,8 @@ void check_flood(Flood shape, std::size_t payload_bytes, const ssekit::ParserLim
   CHECK(field(report, "events") == "ready,after");  // nothing of the flood, nothing lost after it
   CHECK(number(report, "connects") == 1);           // the parser skipped it; no reconnect needed
   CHECK(static_cast<std::size_t>(number(report, "bytes")) ==
-        kReadyEvent.size() + (shape == Flood::one_data_line ? 6 : 0) + payload_bytes +
-            kAfterEvents.size());
+        kReadyEvent.size() + (shape == Flood::one_data_line ? kDataField.size() : 0) +
+            payload_bytes + kAfterEvents.size());
 
   // One error, of the expected kind, raised while the flood was still arriving: an app hears
   // of an endless line when it passes the limit, not when (if ever) it ends. The response ends
@@ -482,7 +496,11 @@ void check_flood(Flood shape, std::size_t payload_bytes, const ssekit::ParserLim
 
   REQUIRE(baseline_kib > 0);
   const std::size_t allowed = limits.max_line_bytes + limits.max_event_bytes + kClientOverheadBytes;
-  CHECK(static_cast<std::size_t>(growth_kib) * 1024 <= allowed);
+  if (kSanitized) {
+    WARN("sanitizer build: resident memory not compared with the limits");
+  } else {
+    CHECK(static_cast<std::size_t>(growth_kib) * 1024 <= allowed);
+  }
 }
 
 }  // namespace
