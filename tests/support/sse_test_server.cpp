@@ -60,8 +60,11 @@ SseTestServer::SseTestServer(int threads) : server_(std::make_unique<httplib::Se
   serve(threads);
 }
 
-SseTestServer::SseTestServer(const std::string& cert_file, const std::string& key_file, int threads)
-    : server_(std::make_unique<httplib::SSLServer>(cert_file.c_str(), key_file.c_str())),
+SseTestServer::SseTestServer(const std::string& cert_file, const std::string& key_file, int threads,
+                             const std::string& client_ca_file)
+    : server_(std::make_unique<httplib::SSLServer>(
+          cert_file.c_str(), key_file.c_str(),
+          client_ca_file.empty() ? nullptr : client_ca_file.c_str())),
       scheme_("https") {
   if (!server_->is_valid()) throw std::runtime_error("SseTestServer: bad certificate or key");
   serve(threads);

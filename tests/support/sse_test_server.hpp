@@ -82,7 +82,9 @@ class SseTestServer {
   /// Binds 127.0.0.1:0 and starts serving plain HTTP with `threads` worker threads.
   explicit SseTestServer(int threads = 16);
   /// The same over TLS with the PEM certificate and key in these files (url() says https).
-  SseTestServer(const std::string& cert_file, const std::string& key_file, int threads = 16);
+  /// With `client_ca_file`, a client must present a certificate that CA signed.
+  SseTestServer(const std::string& cert_file, const std::string& key_file, int threads = 16,
+                const std::string& client_ca_file = "");
   /// Releases every stall and stops the server, joining its threads.
   ~SseTestServer();
 
