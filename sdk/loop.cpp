@@ -1,5 +1,5 @@
 // loop.cpp: the loop thread: its task queue, timers and transfers. Waiting for sockets is the
-// poller's job (poller.hpp), so nothing here depends on the platform.
+// poller's job (platform.hpp), so nothing here depends on the platform.
 #include "ssekit/loop.hpp"
 
 #include <algorithm>
@@ -7,7 +7,7 @@
 #include <string>
 
 #include "loop_core.hpp"
-#include "poller.hpp"
+#include "platform.hpp"
 
 namespace ssekit {
 namespace detail {

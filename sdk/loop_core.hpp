@@ -1,7 +1,7 @@
 // loop_core.hpp: the engine of a Loop: one thread, one curl multi handle, timers and a queue of
 // work posted from other threads.
 //
-// How the thread waits is the one platform-specific part and sits behind Poller (poller.hpp):
+// How the thread waits is the one platform-specific part and sits behind Poller (platform.hpp):
 // on Linux epoll and curl_multi_socket_action, so the work of one wake-up is proportional to
 // the sockets that are ready, not to the number of streams (10,000 idle streams cost nothing
 // between their heartbeats); elsewhere libcurl's own curl_multi_poll. This file and loop.cpp

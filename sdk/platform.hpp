@@ -1,14 +1,18 @@
-// poller.hpp: the loop's one platform seam: how its thread sleeps until a socket is ready, a
-// libcurl timer is due or another thread wakes it, and how it then hands the work to libcurl.
+// platform.hpp: the SDK's one platform seam. Everything that differs between Linux, macOS and
+// Windows sits behind the two things declared here; the rest of sdk/ uses no OS call.
 //
-// One implementation is compiled in, chosen by the CMake cache variable SSEKIT_LOOP_BACKEND:
+// How the loop thread sleeps until a socket is ready, a libcurl timer is due or another thread
+// wakes it (Poller). One implementation is compiled in, chosen by the CMake cache variable
+// SSEKIT_LOOP_BACKEND:
 // - "epoll" (poller_epoll.cpp, Linux, the default there): epoll and an eventfd, driving libcurl
 //   with curl_multi_socket_action, so a wake-up costs work for the ready sockets only and
 //   10,000 idle streams cost nothing between their heartbeats.
 // - "portable" (poller_portable.cpp, the default elsewhere): libcurl's own curl_multi_poll and
 //   curl_multi_wakeup (libcurl >= 7.68), then curl_multi_perform. It uses no OS call of its own,
 //   so it builds for Windows and macOS, but every wake-up walks every transfer.
-// Everything above this seam (tasks, timers, transfers, origins) is the same on every platform.
+//
+// How a socket libcurl opens is kept from child processes (mark_socket_not_inherited):
+// socket_posix.cpp on Linux and macOS, socket_windows.cpp on Windows.
 #pragma once
 
 #include <curl/curl.h>
@@ -37,5 +41,11 @@ class Poller {
 /// callbacks it needs on `multi` and must outlive curl_multi_cleanup(multi), which can still
 /// call them. Throws std::runtime_error when the system refuses what it needs.
 std::unique_ptr<Poller> make_poller(CURLM* multi);
+
+/// libcurl's socket option callback (CURLOPT_SOCKOPTFUNCTION) for every transfer: keeps the
+/// new socket from being inherited by child processes the app starts, which would hold a
+/// stream's connection open after the client dropped it (close-on-exec on POSIX, no handle
+/// inheritance on Windows). Never fails the connection: a socket it cannot mark still works.
+int mark_socket_not_inherited(void* unused, curl_socket_t socket, curlsocktype purpose);
 
 }  // namespace ssekit::detail

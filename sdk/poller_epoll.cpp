@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <stdexcept>
 
-#include "poller.hpp"
+#include "platform.hpp"
 
 namespace ssekit::detail {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <climits>
 
-#include "poller.hpp"
+#include "platform.hpp"
 
 #if LIBCURL_VERSION_NUM < 0x074400
 #error "the portable loop backend needs libcurl 7.68 or newer (curl_multi_poll, curl_multi_wakeup)"
