@@ -1,13 +1,10 @@
 #include "transport.hpp"
 
-#ifndef _WIN32
-#include <fcntl.h>
-#endif
-
 #include <algorithm>
 #include <cctype>
 #include <ctime>
 
+#include "platform.hpp"
 #include "redact.hpp"
 
 namespace ssekit::detail {
@@ -48,18 +45,6 @@ bool header_is(std::string_view line, std::string_view name, std::string_view* v
   return true;
 }
 
-#ifndef _WIN32
-// libcurl opens its sockets without close-on-exec, so an app that starts a child process (fork
-// and exec) while a stream is open hands the connection to the child, which keeps it open after
-// the client dropped it: the server streams on to nobody, and a link the watchdog dropped never
-// closes. Marked here, right after socket(); a fork on another thread in between still races.
-int mark_close_on_exec(void* /*unused*/, curl_socket_t socket, curlsocktype /*purpose*/) {
-  const int flags = fcntl(socket, F_GETFD);
-  if (flags >= 0) fcntl(socket, F_SETFD, flags | FD_CLOEXEC);
-  return CURL_SOCKOPT_OK;
-}
-#endif
-
 long curl_http_version(HttpVersion version) {
   switch (version) {
     case HttpVersion::http1_1:
@@ -83,9 +68,8 @@ Transport::Transport(TransportSink& sink, void* private_data) : sink_(sink) {
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &Transport::on_write);
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
   curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_buffer_);
-#ifndef _WIN32
-  curl_easy_setopt(easy_, CURLOPT_SOCKOPTFUNCTION, &mark_close_on_exec);
-#endif
+  // A child process the app starts must not inherit (and hold open) a stream's connection.
+  curl_easy_setopt(easy_, CURLOPT_SOCKOPTFUNCTION, &mark_socket_not_inherited);
 }
 
 Transport::~Transport() {
