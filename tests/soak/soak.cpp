@@ -71,6 +71,8 @@ constexpr seconds kFirstEventWait{30};
 constexpr seconds kCatchUpWait{60};
 // Events published after the last fault, so every consumer ends on a healthy stretch.
 constexpr milliseconds kCalmTail{2000};
+// A progress line after every this many faults.
+constexpr int kProgressEvery = 50;
 // How often waits look at their condition.
 constexpr milliseconds kWaitSlice{50};
 
@@ -352,7 +354,7 @@ int run(const Settings& settings) {
     ++injected[static_cast<std::size_t>(kind)];
     const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - before);
     typical_injection = (typical_injection * 7 + took) / 8;  // a running mean, recent-weighted
-    if ((done + 1) % 50 == 0) {
+    if ((done + 1) % kProgressEvery == 0) {
       std::cout << "soak: " << (done + 1) << " faults, " << publisher.published()
                 << " events published, " << seconds_since(started) << " s" << std::endl;
     }
@@ -470,9 +472,11 @@ int run(const Settings& settings) {
   }
 
   const auto delays = client.delays();
+  char ratios[120];
+  std::snprintf(ratios, sizeof ratios, "min %.3f max %.3f (allowed %.1f to 1.0)", delays.min_ratio,
+                delays.max_ratio, kJitterFloor);
   report << "C++ client reconnect delays: " << delays.delays << ", ratio to the policy's value "
-         << "min " << delays.min_ratio << " max " << delays.max_ratio << " (allowed "
-         << kJitterFloor << " to 1.0), outside: " << delays.outside << "\n  by cause:";
+         << ratios << ", outside: " << delays.outside << "\n  by cause:";
   for (const auto& [cause, count] : delays.by_cause)
     report << " " << cause << " " << count;
   report << "\n";
