@@ -86,8 +86,9 @@ TEST_CASE("delays double from the initial one, jittered by the random source",
 }
 
 TEST_CASE("a server's retry: replaces the initial delay", "[reconnect][backoff]") {
-  SseTestServer server;
+  // Before the server: a request it took in may still reach the handler as the test unwinds.
   std::atomic<int> connection{0};
+  SseTestServer server;
   server.handle("/events", [&](const auto&, httplib::Response& response) {
     const int n = ++connection;
     server.stream(response, [n](StreamWriter& out) {
@@ -234,8 +235,9 @@ TEST_CASE("a burst of errors schedules one reconnect", "[reconnect]") {
   // Each connection fails in several ways at once: a parser limit error, then the watchdog
   // deadline and the server's close at nearly the same moment. Every failure must lead to
   // exactly one waiting state and one further request.
-  SseTestServer server(32);
+  // Before the server: a request it took in may still reach the handler as the test unwinds.
   std::atomic<int> connection{0};
+  SseTestServer server(32);
   server.handle("/events", [&](const auto&, httplib::Response& response) {
     const int n = ++connection;
     server.stream(response, [n](StreamWriter& out) {

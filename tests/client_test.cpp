@@ -87,8 +87,9 @@ TEST_CASE("the pull API hands out queued events and stops waiting once closed", 
 
 TEST_CASE("a clean close then a reconnect sends the last dispatched event's id",
           "[client][reconnect]") {
-  SseTestServer server;
+  // Before the server: a request it took in may still reach the handler as the test unwinds.
   std::atomic<int> connection{0};
+  SseTestServer server;
   server.handle("/events", [&](const auto&, httplib::Response& response) {
     const int n = ++connection;
     server.stream(response, [n](StreamWriter& out) {
@@ -124,8 +125,9 @@ TEST_CASE("a clean close then a reconnect sends the last dispatched event's id",
 }
 
 TEST_CASE("a seeded last event id is sent, and an emptied id is not", "[client][reconnect]") {
-  SseTestServer server;
+  // Before the server: a request it took in may still reach the handler as the test unwinds.
   std::atomic<int> connection{0};
+  SseTestServer server;
   server.handle("/events", [&](const auto&, httplib::Response& response) {
     const int n = ++connection;
     server.stream(response, [n](StreamWriter& out) {
@@ -194,8 +196,9 @@ TEST_CASE("204 No Content closes the stream for good", "[client][reconnect]") {
 TEST_CASE("statuses that are retried lead to a reconnect", "[client][reconnect]") {
   const int status = GENERATE(500, 502, 503, 504, 408, 429);
   CAPTURE(status);
-  SseTestServer server;
+  // Before the server: a request it took in may still reach the handler as the test unwinds.
   std::atomic<int> connection{0};
+  SseTestServer server;
   server.handle("/events", [&](const auto&, httplib::Response& response) {
     if (++connection == 1) {
       response.status = status;
@@ -223,8 +226,9 @@ TEST_CASE("statuses that are retried lead to a reconnect", "[client][reconnect]"
 }
 
 TEST_CASE("a 4xx with Retry-After is retried after it", "[client][reconnect]") {
-  SseTestServer server;
+  // Before the server: a request it took in may still reach the handler as the test unwinds.
   std::atomic<int> connection{0};
+  SseTestServer server;
   server.handle("/events", [&](const auto&, httplib::Response& response) {
     if (++connection == 1) {
       response.status = 409;

@@ -19,8 +19,9 @@ using ssekit::test::SseTestServer;
 using ssekit::test::StreamWriter;
 
 TEST_CASE("a server that stalls forever is dropped as stale and reconnected", "[watchdog]") {
-  SseTestServer server;
+  // Before the server: a request it took in may still reach the handler as the test unwinds.
   std::atomic<int> connection{0};
+  SseTestServer server;
   server.handle("/events", [&](const auto&, httplib::Response& response) {
     const int n = ++connection;
     server.stream(response, [n](StreamWriter& out) {
@@ -46,8 +47,9 @@ TEST_CASE("a server that stalls forever is dropped as stale and reconnected", "[
 }
 
 TEST_CASE("heartbeat comments keep a quiet stream alive", "[watchdog]") {
-  SseTestServer server;
+  // Before the server: a request it took in may still reach the handler as the test unwinds.
   std::atomic<bool> done{false};
+  SseTestServer server;
   server.handle("/events", [&](const auto&, httplib::Response& response) {
     server.stream(response, [&](StreamWriter& out) {
       // Three idle timeouts' worth of heartbeats, each well inside the timeout.
@@ -73,8 +75,9 @@ TEST_CASE("heartbeat comments keep a quiet stream alive", "[watchdog]") {
 }
 
 TEST_CASE("a server that accepts but never answers is dropped as stale", "[watchdog]") {
-  SseTestServer server;
+  // Before the server: a request it took in may still reach the handler as the test unwinds.
   std::atomic<int> connection{0};
+  SseTestServer server;
   server.handle("/events", [&](const auto&, httplib::Response& response) {
     if (++connection == 1) {
       // Hold the response head back: the client has a connection and no byte.
