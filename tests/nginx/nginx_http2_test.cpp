@@ -178,7 +178,6 @@ TEST_CASE(
   NginxOptions proxy;
   proxy.max_concurrent_streams = kConcurrentStreamLimit;
   NginxProcess nginx(authority, bridge.port(), proxy);
-  INFO("nginx log:\n" << nginx.error_log());
 
   // A few streams at a time: each becomes an upstream connection from nginx to the bridge,
   // whose accept backlog (cpp-httplib's 5) drops a burst of 200 SYNs, and a retried SYN can take
@@ -251,12 +250,13 @@ TEST_CASE(
   // nginx's own view, written as each stream ends: every stream was HTTP/2, all on one
   // connection (the serial number nginx gives each client connection).
   // Closing the clients alone is not enough here: with no stream left on the connection,
-  // libcurl 7.88 left all 199 open at nginx (the bridge still counted them 30 s later). Closing
+  // libcurl 7.88 left all 199 open at nginx (the bridge still counted them 20 s later). Closing
   // the connection, which the loop owns, ends them.
   streams.clear();
   loop.reset();
   const bool all_logged = ssekit::test::eventually(
       [&] { return static_cast<int>(stream_log_lines(nginx).size()) >= kStreams; }, kPhaseDeadline);
+  INFO("nginx log:\n" << nginx.error_log());
   INFO("streams nginx logged: " << stream_log_lines(nginx).size() << ", bridge clients: "
                                 << ssekit::test::metric(bridge.port(),
                                                         "ssebridge_clients_connected"));
@@ -342,7 +342,6 @@ TEST_CASE(
   gzip.gzip = true;
   proxy.routes = {ProxyRoute{}, buffered, accel, gzip};
   NginxProcess nginx(authority, bridge.port(), proxy);
-  INFO("nginx log:\n" << nginx.error_log());
 
   // HTTP/1.1 to nginx: there, unflushed writes wait for a full TLS record. (Over HTTP/2 nginx
   // 1.22 sent them at once even with buffering on; the guide does not rely on that.)
@@ -373,6 +372,8 @@ TEST_CASE(
     publish_batch(bridge.port(), "small", std::string(kFillerBytes, 'x'), 1);
     ++fillers;
   }
+  INFO("events of " << kFillerBytes << " bytes published to release the small ones: " << fillers);
+  INFO("nginx log:\n" << nginx.error_log());
   auto received = held.recorder->events();
   REQUIRE(received.size() >= small.size());
   received.resize(small.size());
