@@ -83,6 +83,14 @@ void SseTestServer::serve(int threads) {
   // httplib listens with a backlog of 5: a test connecting a hundred streams at once would see
   // handshakes dropped and retried seconds later. Listening again only widens the queue.
   if (listener != INVALID_SOCKET) ::listen(listener, SOMAXCONN);
+  // Routes are added by handle() while the server already listens. A request reaches them only
+  // after the test added them, but through the kernel (the client's socket, then the server's),
+  // which ThreadSanitizer does not see; taking the lock that handle() holds makes the order
+  // visible to it before httplib reads the route table.
+  server_->set_pre_routing_handler([this](const httplib::Request&, httplib::Response&) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   // stop() before the accept loop runs would be lost and the destructor would wait forever.
   while (!server_->is_running())
@@ -131,6 +139,7 @@ void SseTestServer::handle(const std::string& path, Handler handler) {
     if (std::string_view(".^$|()[]{}*+?\\").find(c) != std::string_view::npos) pattern += '\\';
     pattern += c;
   }
+  std::lock_guard<std::mutex> lock(mutex_);  // see the pre-routing handler in serve()
   server_->Get(pattern, serve);
   server_->Post(pattern, serve);
   server_->Put(pattern, serve);
