@@ -134,9 +134,11 @@ bool Bridge::bind(std::string& error) {
   server_.set_tcp_nodelay(true);
   // cpp-httplib's default also sets SO_REUSEPORT, which would let a second bridge share the
   // port silently; a port in use must be an error.
-  server_.set_socket_options([](socket_t sock) {
+  socket_t listener = INVALID_SOCKET;
+  server_.set_socket_options([&listener](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listener = sock;
   });
   server_.set_keep_alive_timeout(kKeepAliveSeconds);
 
@@ -151,6 +153,11 @@ bool Bridge::bind(std::string& error) {
             (errno != 0 ? std::string(": ") + std::strerror(errno) : std::string());
     return false;
   }
+  // cpp-httplib listens with a backlog of 5. When a restart brings every client back at once,
+  // or a proxy opens hundreds of upstream connections together, the kernel would drop most
+  // handshakes and the clients would wait for TCP's retry, a second or more. Listening again
+  // only widens the queue.
+  if (listener != INVALID_SOCKET) ::listen(listener, SOMAXCONN);
   if (!live_writer_.start()) {
     error = std::string("cannot start the writer thread: ") + std::strerror(errno);
     return false;
