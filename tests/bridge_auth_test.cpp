@@ -104,6 +104,11 @@ TEST_CASE("token auth: 401 without a valid token, 403 outside its channels or sc
   CHECK(status("/events?channel=orders", sign(kHs256, claims(-5, R"(["orders"])", "read"))) == 401);
   CHECK(status("/events?channel=orders",
                sign(R"({"alg":"none"})", claims(60, R"(["orders"])", "read"))) == 401);
+  // An alg that is not a string (found by bridge_token_fuzz: it threw instead of refusing).
+  CHECK(status("/events?channel=orders",
+               sign(R"({"alg":7})", claims(60, R"(["orders"])", "read"))) == 401);
+  CHECK(status("/events?channel=orders",
+               sign(R"({"alg":["HS256"]})", claims(60, R"(["orders"])", "read"))) == 401);
   CHECK(status("/events?channel=orders", "not-a-token") == 401);
   CHECK(status("/events?channel=invoices", valid) == 403);
   CHECK(status("/events?channel=orders&channel=invoices", valid) == 403);
