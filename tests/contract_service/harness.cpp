@@ -311,6 +311,13 @@ CallbackServer::CallbackServer() {
   });
   port_ = server_.bind_to_any_port("127.0.0.1");
   thread_ = std::thread([this] { server_.listen_after_bind(); });
+
+  // stop() does nothing until the accept loop runs, and a destructor that came first (a test
+  // that failed at once) would then wait on join for ever.
+  const auto deadline = Clock::now() + kStartTimeout;
+  while (!server_.is_running() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 CallbackServer::~CallbackServer() {
