@@ -137,6 +137,7 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
   Error reason;                  // why closed
   std::string published_last_event_id;
   std::atomic<State> current_state{State::idle};
+  // Written by the loop thread only (see count()), read by stats() from any thread.
   std::atomic<std::uint64_t> bytes{0}, events{0}, comments{0}, connects{0}, reconnects{0};
   std::atomic<Clock::rep> last_byte_ticks{0};
 
@@ -181,6 +182,12 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
     } catch (...) {
       // A throwing logger loses its line; it must not take the stream down.
     }
+  }
+
+  // Counters have one writer, the loop thread, so a load and a store will do, and spare each
+  // event a locked read-modify-write. A reader on another thread still sees whole values.
+  static void count(std::atomic<std::uint64_t>& counter, std::uint64_t amount = 1) {
+    counter.store(counter.load(std::memory_order_relaxed) + amount, std::memory_order_relaxed);
   }
 
   /// Runs an app callback. An exception closes the stream with callback_failed. Returns false
@@ -489,7 +496,7 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
     const auto at = now();
     last_activity = at;
     last_byte_ticks.store(at.time_since_epoch().count(), std::memory_order_relaxed);
-    bytes.fetch_add(data.size(), std::memory_order_relaxed);
+    count(bytes, data.size());
 
     parser.feed(data, *this);
     if (closed) return false;
@@ -504,7 +511,7 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
     curl_easy_getinfo(transport.easy(), CURLINFO_NUM_CONNECTS, &connections);
     core().count_connections(connections);
     reauth_tried = false;
-    connects.fetch_add(1, std::memory_order_relaxed);
+    count(connects);
     if (!enter(State::open)) return false;
     log(LogLevel::info, "open");
     if (!call(open_callback)) return false;
@@ -516,7 +523,7 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
 
   void on_event(const Event& event) override {
     if (closed) return;
-    events.fetch_add(1, std::memory_order_relaxed);
+    count(events);
     if (event_callback) {
       call(event_callback, event);
       return;
@@ -535,7 +542,7 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
 
   void on_comment(std::string_view text) override {
     if (closed) return;
-    comments.fetch_add(1, std::memory_order_relaxed);
+    count(comments);
     call(comment_callback, text);
   }
 
@@ -710,7 +717,7 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
       redactor.add_secret(credentials->bearer_token);
       fresh_credentials = std::move(credentials);
     }
-    reconnects.fetch_add(1, std::memory_order_relaxed);
+    count(reconnects);
     log(LogLevel::info, "retrying with fresh credentials after " + short_cause(error));
     start_attempt();
   }
@@ -748,7 +755,7 @@ struct Client::Impl final : std::enable_shared_from_this<Client::Impl>,
     if (retry_after && *retry_after > delay)
       delay = std::min(*retry_after, policy.max_server_retry);
 
-    reconnects.fetch_add(1, std::memory_order_relaxed);
+    count(reconnects);
     reconnect_timer = core().add_timer(Clock::now() + delay, [this] { start_attempt(); });
     log(why.code == ErrorCode::stream_ended ? LogLevel::info : LogLevel::warn,
         "reconnecting in " + format_duration(delay) + " (attempt " + std::to_string(attempt) +
