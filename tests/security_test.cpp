@@ -651,8 +651,8 @@ TEST_CASE("no failure path puts a credential in a log line or an error message",
     CHECK(server.request_count() == 4);
   }
   SECTION("a 403 with a reason phrase, after a 503 that is retried") {
+    std::atomic<int> calls{0};  // before the server, whose handler uses it until it stops
     SseTestServer server;
-    std::atomic<int> calls{0};
     server.handle("/events", [&](const auto&, httplib::Response& response) {
       response.status = ++calls == 1 ? 503 : 403;
     });

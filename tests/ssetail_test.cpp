@@ -591,8 +591,8 @@ TEST_CASE("A response that is not text/event-stream fails and names the type", "
 }
 
 TEST_CASE("A 503 is retried after the backoff and the stream goes on", "[ssetail]") {
+  std::atomic<int> calls{0};  // before the server, whose handler uses it until it stops
   StreamServer server;
-  std::atomic<int> calls{0};
   server.http().Get("/flaky", [&](const httplib::Request& request, httplib::Response& response) {
     if (calls.fetch_add(1) == 0) {
       server.record(request);
@@ -940,8 +940,9 @@ TEST_CASE("A reader that goes away ends ssetail quietly with status 0", "[ssetai
 }
 
 TEST_CASE("A reader that goes away while following a URL ends ssetail with status 0", "[ssetail]") {
-  StreamServer server;
+  // Declared before the server: its handler may still be reading it while the test unwinds.
   std::atomic<bool> test_done{false};
+  StreamServer server;
   server.http().Get("/firehose", [&](const httplib::Request&, httplib::Response& response) {
     response.set_chunked_content_provider(
         "text/event-stream", [&test_done](std::size_t, httplib::DataSink& sink) {
