@@ -189,9 +189,10 @@ Authenticator::Verdict Authenticator::verify(const std::string& token) const {
       !base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1), payload_text)) {
     return invalid("token is malformed");
   }
-  // json::value() throws when "alg" is there but not a string: look at the type first.
+  // json::value() throws when "alg" is there but not a string: look at the type first. find()
+  // gives end() for anything that is not an object, a failed parse included.
   const auto header = nlohmann::json::parse(header_text, nullptr, false);
-  const auto alg = header.is_object() ? header.find("alg") : header.end();
+  const auto alg = header.find("alg");
   if (alg == header.end() || !alg->is_string() || alg->get_ref<const std::string&>() != "HS256") {
     return invalid("token algorithm is not HS256");
   }
