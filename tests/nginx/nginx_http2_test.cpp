@@ -42,7 +42,9 @@ constexpr int kStreams = 200;
 // a deployment with more streams per client raises it, as this one does.
 constexpr int kConcurrentStreamLimit = 256;
 
-// Streams opened at once, below the bridge's accept backlog of 5.
+// Streams opened at once. All 200 together once left a stream without the first batch of
+// events, under ASan on a loaded machine, not understood yet (docs/reliability.md); four at a
+// time, each burst seen at the bridge before the next, has not.
 constexpr int kOpenBurst = 4;
 
 // Events published before and after one stream is closed.
@@ -179,9 +181,8 @@ TEST_CASE(
   proxy.max_concurrent_streams = kConcurrentStreamLimit;
   NginxProcess nginx(authority, bridge.port(), proxy);
 
-  // A few streams at a time: each becomes an upstream connection from nginx to the bridge,
-  // whose accept backlog (cpp-httplib's 5) drops a burst of 200 SYNs, and a retried SYN can take
-  // longer than the clients' watchdog.
+  // A few streams at a time (see kOpenBurst); each becomes an upstream connection from nginx
+  // to the bridge.
   auto loop = std::make_shared<Loop>();
   std::vector<Stream> streams;
   while (static_cast<int>(streams.size()) < kStreams) {
